@@ -1,0 +1,5 @@
+"""`python -m funnelwise` runs the CLI."""
+
+from funnelwise.cli import main
+
+main()

@@ -1,0 +1,39 @@
+"""The application factory: one FastAPI app serving the REST API (and later the UI)."""
+
+from fastapi import FastAPI
+from sqlalchemy import Engine, text
+
+from funnelwise import __version__
+from funnelwise.api.deps import SessionDep
+from funnelwise.api.errors import install_error_handlers
+from funnelwise.clock import Clock, SystemClock
+from funnelwise.config import Settings
+from funnelwise.contacts.http import router as contacts_router
+from funnelwise.context import Context
+from funnelwise.db.engine import make_engine, make_sessionmaker
+
+
+def create_app(
+    settings: Settings | None = None, *, engine: Engine | None = None, clock: Clock | None = None
+) -> FastAPI:
+    settings = settings or Settings()
+    settings.resolved_secret_key()
+    engine = engine or make_engine(settings)
+    app = FastAPI(
+        title="Funnelwise",
+        version=__version__,
+        description="Self-hosted marketing automation. Authenticate with `Authorization: Bearer <api key>`.",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.context = Context(settings=settings, clock=clock or SystemClock())
+    install_error_handlers(app)
+    app.include_router(contacts_router, prefix="/api/v1")
+
+    @app.get("/healthz", tags=["health"])
+    def healthz(session: SessionDep) -> dict[str, str]:
+        session.execute(text("SELECT 1"))
+        return {"status": "ok", "database": engine.dialect.name}
+
+    return app

@@ -1,0 +1,51 @@
+"""Dependencies the routers declare: a database session, the context, and a scoped API key."""
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from funnelwise.auth.api_keys import allows, authenticate
+from funnelwise.auth.schemas import ApiKeyOut
+from funnelwise.context import Context
+
+
+def _session(request: Request) -> Iterator[Session]:
+    with request.app.state.sessionmaker() as session:
+        yield session
+        session.commit()
+
+
+def _context(request: Request) -> Context:
+    return request.app.state.context
+
+
+# scope="function": the transaction commits before the response leaves, so a 2xx means stored.
+SessionDep = Annotated[Session, Depends(_session, scope="function")]
+ContextDep = Annotated[Context, Depends(_context)]
+_bearer = HTTPBearer(auto_error=False, description="An API key from `funnelwise apikey create`")
+
+
+def require(scope: str) -> Callable[..., ApiKeyOut]:
+    """A dependency that admits requests whose API key grants `scope`."""
+
+    def check(
+        request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    ) -> ApiKeyOut:
+        if credentials is None:
+            raise HTTPException(401, "missing API key: send 'Authorization: Bearer <key>'", _challenge())
+        with request.app.state.sessionmaker() as session:
+            key = authenticate(session, credentials.credentials)
+        if key is None:
+            raise HTTPException(401, "invalid or revoked API key", _challenge())
+        if not allows(key.scopes, scope):
+            raise HTTPException(403, f"this API key lacks the scope {scope!r}")
+        return key
+
+    return check
+
+
+def _challenge() -> dict[str, str]:
+    return {"WWW-Authenticate": "Bearer"}

@@ -1,0 +1,1 @@
+"""Team members and API keys: who may do what."""

@@ -1,0 +1,14 @@
+"""The `funnelwise` command."""
+
+import typer
+
+from funnelwise.cli import access, data, server
+
+app = typer.Typer(help="Funnelwise: self-hosted marketing automation.", no_args_is_help=True)
+server.register(app)
+access.register(app)
+data.register(app)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,75 @@
+"""Settings: the one place configuration is read, from the environment and an optional `.env`."""
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRET_FILE_NAME = ".funnelwise-secret"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or unsafe."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FUNNELWISE_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///./funnelwise.db"
+    secret_key: str | None = Field(default=None, repr=False)
+    timezone: str = "Asia/Seoul"
+    default_region: str = "KR"
+    auto_create_companies: bool = True
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA timezone {value!r}, for example 'Asia/Seoul'") from exc
+        return value
+
+    @field_validator("default_region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        region = value.upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown phone region {value!r}, for example 'KR' or 'US'")
+        return region
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def resolved_secret_key(self) -> str:
+        """The secret key; on the embedded SQLite default one is generated and kept beside the DB."""
+        if self.secret_key:
+            return self.secret_key
+        if not self.is_sqlite:
+            raise SettingsError(
+                "Config 'FUNNELWISE_SECRET_KEY' is missing: set it to the same long random value "
+                "on every server and worker that shares this database."
+            )
+        path = self._secret_file()
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        self.secret_key = path.read_text().strip()
+        return self.secret_key
+
+    def _secret_file(self) -> Path:
+        database = self.database_url.split("///", 1)[-1]
+        if not database or database == ":memory:":
+            return Path.cwd() / SECRET_FILE_NAME
+        return Path(database).resolve().parent / SECRET_FILE_NAME

@@ -1,0 +1,1 @@
+"""Contacts, companies, typed properties, identity and import/export."""

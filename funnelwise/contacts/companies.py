@@ -1,0 +1,189 @@
+"""Companies (accounts): keeping them, and finding the one a contact belongs to."""
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from funnelwise.contacts.models import Company
+from funnelwise.contacts.normalize import normalize_domain
+from funnelwise.contacts.pagination import decode_cursor, encode_cursor
+from funnelwise.contacts.properties import ObjectType
+from funnelwise.contacts.property_definitions import load_coercer
+from funnelwise.contacts.schemas import CompanyIn, CompanyOut, Page
+from funnelwise.context import Context
+from funnelwise.db.dialect import insert
+from funnelwise.errors import Conflict, FieldError, InvalidInput, NotFound
+
+SIZE_BANDS = ("1-10", "11-50", "51-200", "201-500", "501-1000", "1001-5000", "5001+")
+_BAND_FLOORS = (1, 11, 51, 201, 501, 1001, 5001)
+
+
+def size_band(value: Any) -> str:
+    """A size band from a band name or a head count such as `120` or `120명`."""
+    if isinstance(value, str) and value.strip() in SIZE_BANDS:
+        return value.strip()
+    text = str(value).strip().replace(",", "").removesuffix("명").strip()
+    if isinstance(value, bool) or not re.fullmatch(r"\d+", text) or int(text) < 1:
+        raise ValueError(f"expected a head count or one of {', '.join(SIZE_BANDS)}, got {value!r}")
+    count = int(text)
+    return next(
+        band for band, floor in zip(SIZE_BANDS[::-1], _BAND_FLOORS[::-1], strict=True) if count >= floor
+    )
+
+
+def create_company(session: Session, ctx: Context, data: CompanyIn) -> CompanyOut:
+    fields = _clean(session, ctx, data, creating=True)
+    now = ctx.clock.now()
+    company = Company(**fields, created_at=now, updated_at=now)
+    session.add(company)
+    _flush_or_conflict(session, fields.get("domain"))
+    return CompanyOut.model_validate(company)
+
+
+def get_company(session: Session, company_id: int) -> CompanyOut:
+    return CompanyOut.model_validate(_load(session, company_id))
+
+
+def update_company(session: Session, ctx: Context, company_id: int, data: CompanyIn) -> CompanyOut:
+    company = _load(session, company_id)
+    fields = _clean(session, ctx, data, creating=False)
+    properties = fields.pop("properties", None)
+    for name, value in fields.items():
+        setattr(company, name, value)
+    if properties:
+        merged = {**company.properties, **properties}
+        company.properties = {k: v for k, v in merged.items() if v is not None}
+    company.updated_at = ctx.clock.now()
+    _flush_or_conflict(session, fields.get("domain"))
+    return CompanyOut.model_validate(company)
+
+
+def delete_company(session: Session, company_id: int) -> None:
+    session.delete(_load(session, company_id))
+    session.flush()
+
+
+def list_companies(
+    session: Session,
+    *,
+    name: str | None = None,
+    domain: str | None = None,
+    industry: str | None = None,
+    owner_id: int | None = None,
+    cursor: str | None = None,
+    limit: int = 100,
+) -> Page[CompanyOut]:
+    query = select(Company).order_by(Company.id).limit(limit + 1)
+    if name:
+        query = query.where(func.lower(Company.name).contains(name.lower(), autoescape=True))
+    if domain:
+        query = query.where(Company.domain == normalize_domain(domain))
+    if industry:
+        query = query.where(Company.industry == industry)
+    if owner_id is not None:
+        query = query.where(Company.owner_id == owner_id)
+    if cursor:
+        query = query.where(Company.id > decode_cursor(cursor))
+    rows = list(session.scalars(query))
+    next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
+    return Page(results=[CompanyOut.model_validate(r) for r in rows[:limit]], next_cursor=next_cursor)
+
+
+def company_ids_by_domain(
+    session: Session, ctx: Context, names_by_domain: Mapping[str, str]
+) -> dict[str, int]:
+    """The company of each domain, created (named as given) where none exists yet."""
+    if not names_by_domain:
+        return {}
+    now = ctx.clock.now()
+    rows = [
+        {"name": name, "domain": domain, "properties": {}, "created_at": now, "updated_at": now}
+        for domain, name in sorted(names_by_domain.items())
+    ]
+    statement = (
+        insert(session, Company.__table__).values(rows).on_conflict_do_nothing(index_elements=["domain"])
+    )
+    session.execute(statement)
+    found = session.execute(
+        select(Company.domain, Company.id).where(Company.domain.in_(list(names_by_domain)))
+    )
+    return {domain: company_id for domain, company_id in found}
+
+
+def company_ids_by_name(session: Session, ctx: Context, names: Iterable[str]) -> dict[str, int]:
+    """The company of each name (oldest first when several share it), created where none exists."""
+    wanted = set(names)
+    if not wanted:
+        return {}
+    found: dict[str, int] = {}
+    for name, company_id in session.execute(
+        select(Company.name, Company.id).where(Company.name.in_(wanted)).order_by(Company.id.desc())
+    ):
+        found[name] = company_id
+    now = ctx.clock.now()
+    for name in sorted(wanted - found.keys()):
+        company = Company(name=name, properties={}, created_at=now, updated_at=now)
+        session.add(company)
+        session.flush()
+        found[name] = company.id
+    return found
+
+
+def _clean(session: Session, ctx: Context, data: CompanyIn, *, creating: bool) -> dict[str, Any]:
+    given = data.model_dump(exclude_unset=True)
+    errors: list[FieldError] = []
+    fields: dict[str, Any] = {}
+    if creating and not given.get("name"):
+        errors.append(FieldError("name", "a company needs a name"))
+    for name, value in given.items():
+        if name == "properties":
+            continue
+        try:
+            fields[name] = _clean_field(name, value)
+        except ValueError as exc:
+            errors.append(FieldError(name, str(exc)))
+    if "properties" in given:
+        coercer = load_coercer(session, ctx, ObjectType.COMPANY)
+        fields["properties"], property_errors = coercer.clean(given["properties"])
+        errors.extend(property_errors)
+        if creating:
+            fields["properties"] = {k: v for k, v in fields["properties"].items() if v is not None}
+    elif creating:
+        fields["properties"] = {}
+    if errors:
+        raise InvalidInput(errors)
+    return fields
+
+
+def _clean_field(name: str, value: Any) -> Any:
+    if value is None:
+        if name == "name":
+            raise ValueError("a company needs a name")
+        return None
+    if name == "domain":
+        return normalize_domain(value)
+    if name == "size_band":
+        return size_band(value)
+    return value
+
+
+def _flush_or_conflict(session: Session, domain: str | None) -> None:
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        existing = session.scalar(select(Company.id).where(Company.domain == domain)) if domain else None
+        if existing is not None:
+            raise Conflict("domain", f"{domain!r} belongs to company {existing} already", existing) from None
+        raise InvalidInput.single("owner_id", "no such user") from None
+
+
+def _load(session: Session, company_id: int) -> Company:
+    company = session.get(Company, company_id)
+    if company is None:
+        raise NotFound("company", company_id)
+    return company

@@ -1,0 +1,32 @@
+"""The few statements SQLite and PostgreSQL spell differently."""
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, func
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+
+def dialect_name(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def insert(session: Session, table: Table) -> Any:
+    """An INSERT that knows `ON CONFLICT` on the session's database."""
+    if dialect_name(session) == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def json_merge(session: Session, base: Any, patch: Any) -> ColumnElement[Any]:
+    """`base` with the keys of `patch` laid over it (both JSON objects)."""
+    if dialect_name(session) == "postgresql":
+        return base.op("||")(patch)
+    return func.json_patch(base, patch)
+
+
+def json_canonical(session: Session, value: Any) -> ColumnElement[Any]:
+    """A JSON value in a form that compares equal exactly when the documents are equal."""
+    if dialect_name(session) == "postgresql":
+        return value
+    return func.json(value)

@@ -1,0 +1,1 @@
+"""Behaviour tracking and the one event log."""

@@ -1,0 +1,45 @@
+"""Appending to the event log from inside the application."""
+
+import uuid
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from funnelwise.context import Context
+from funnelwise.tracking.models import Event
+
+SYSTEM = "system"
+
+
+def record_event(
+    session: Session,
+    ctx: Context,
+    contact_id: int,
+    name: str,
+    properties: dict[str, Any],
+    *,
+    message_id: str | None = None,
+) -> None:
+    """Logs something the application itself did to a contact (a merge, a stage change, …)."""
+    now = ctx.clock.now()
+    session.add(
+        Event(
+            message_id=message_id or f"fw-{uuid.uuid4()}",
+            contact_id=contact_id,
+            type=SYSTEM,
+            name=name,
+            properties=properties,
+            context={},
+            occurred_at=now,
+            received_at=now,
+        )
+    )
+
+
+def reassign_events(session: Session, from_contact_id: int, to_contact_id: int) -> int:
+    """Moves one contact's whole history to another; returns how many events moved."""
+    result = session.execute(
+        update(Event).where(Event.contact_id == from_contact_id).values(contact_id=to_contact_id)
+    )
+    return result.rowcount
