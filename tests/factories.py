@@ -64,6 +64,6 @@ def make_property(
 
 
 def make_user(session: Session, ctx: Context, email: str | None = None, role: str = "sales") -> UserOut:
-    user = create_user(session, ctx, email or f"rep{next(_numbers)}@funnelwise.test", "", role)
+    user = create_user(session, ctx, email or f"rep{next(_numbers)}@funnelwise.example", "", role)
     session.commit()
     return user

@@ -16,12 +16,15 @@ from funnelwise.contacts.models import Contact
 from funnelwise.contacts.normalize import email_domain, is_free_mail
 from funnelwise.contacts.service import check_references, make_cleaner, resolve_company_names
 from funnelwise.context import Context
-from funnelwise.db.dialect import insert, json_canonical, json_merge
+from funnelwise.db.dialect import dialect_name, insert, json_canonical, json_merge, one_of
+from funnelwise.db.staging import staged
 from funnelwise.errors import FieldError
 
 # Enough rows per statement to amortise the round trip, few enough to stay under SQLite's
 # 32,766 bound parameters (15 columns a row).
 ROWS_PER_STATEMENT = 1_000
+# From this many rows on, PostgreSQL gets them by COPY into a staging table (see db/staging.py).
+STAGE_MIN_ROWS = 50
 
 
 class DedupeKey(StrEnum):
@@ -102,7 +105,9 @@ def _upsert_round(
             # A key that was merged into another contact still means that contact.
             draft.fields[key] = _key_of(session, merged_away[draft.fields[key]], key)
     keys = [draft.fields[key] for draft in batch]
-    existing = dict(session.execute(select(column, Contact.id).where(column.in_(keys))).tuples().all())
+    existing = dict(
+        session.execute(select(column, Contact.id).where(one_of(session, column, keys))).tuples().all()
+    )
     now = ctx.clock.now()
     rows = [_row(draft, now) for draft in batch]
     try:
@@ -156,7 +161,19 @@ def _execute(
 ) -> dict[Any, int]:
     """Runs one INSERT … ON CONFLICT for the rows; returns key -> id of rows it wrote."""
     table: Table = Contact.__table__  # type: ignore[assignment]
-    statement = insert(session, table).values(rows)
+    if dialect_name(session) == "postgresql" and len(rows) >= STAGE_MIN_ROWS:
+        with staged(session, table, rows) as stage:
+            source = select(*stage.c).order_by(stage.c[key])
+            statement = _upsert(session, table, key, policy).from_select(list(stage.c.keys()), source)
+            return dict(session.execute(statement).tuples().all())
+    # Parameters go beside the statement, not into it: compiled once and cached, then sent in
+    # multi-row batches by SQLAlchemy's "insertmanyvalues".
+    return dict(session.execute(_upsert(session, table, key, policy), rows).tuples().all())
+
+
+def _upsert(session: Session, table: Table, key: DedupeKey, policy: UpdatePolicy) -> Any:
+    """INSERT … ON CONFLICT (key) per the policy, RETURNING key and id of the rows it wrote."""
+    statement = insert(session, table)
     if policy is UpdatePolicy.SKIP:
         statement = statement.on_conflict_do_nothing(index_elements=[key])
     else:
@@ -169,8 +186,7 @@ def _execute(
             )
         )
         statement = statement.on_conflict_do_update(index_elements=[key], set_=assignments, where=changed)
-    statement = statement.returning(table.c[key], table.c.id)
-    return dict(session.execute(statement).tuples().all())
+    return statement.returning(table.c[key], table.c.id)
 
 
 def _assignments(

@@ -5,6 +5,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy import insert as sa_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -15,7 +16,7 @@ from funnelwise.contacts.properties import ObjectType
 from funnelwise.contacts.property_definitions import load_coercer
 from funnelwise.contacts.schemas import CompanyIn, CompanyOut, Page
 from funnelwise.context import Context
-from funnelwise.db.dialect import insert
+from funnelwise.db.dialect import insert, one_of
 from funnelwise.errors import Conflict, FieldError, InvalidInput, NotFound
 
 SIZE_BANDS = ("1-10", "11-50", "51-200", "201-500", "501-1000", "1001-5000", "5001+")
@@ -81,7 +82,7 @@ def list_companies(
     if name:
         query = query.where(func.lower(Company.name).contains(name.lower(), autoescape=True))
     if domain:
-        query = query.where(Company.domain == normalize_domain(domain))
+        query = query.where(Company.domain == _filter_domain(domain))
     if industry:
         query = query.where(Company.industry == industry)
     if owner_id is not None:
@@ -97,21 +98,28 @@ def company_ids_by_domain(
     session: Session, ctx: Context, names_by_domain: Mapping[str, str]
 ) -> dict[str, int]:
     """The company of each domain, created (named as given) where none exists yet."""
-    if not names_by_domain:
-        return {}
+    found = _ids_by_domain(session, list(names_by_domain))
     now = ctx.clock.now()
-    rows = [
+    missing = [
         {"name": name, "domain": domain, "properties": {}, "created_at": now, "updated_at": now}
         for domain, name in sorted(names_by_domain.items())
+        if domain not in found
     ]
-    statement = (
-        insert(session, Company.__table__).values(rows).on_conflict_do_nothing(index_elements=["domain"])
-    )
-    session.execute(statement)
-    found = session.execute(
-        select(Company.domain, Company.id).where(Company.domain.in_(list(names_by_domain)))
-    )
-    return {domain: company_id for domain, company_id in found}
+    if missing:
+        # A concurrent writer may create the same domain meanwhile: the database keeps one.
+        statement = insert(session, Company.__table__).on_conflict_do_nothing(index_elements=["domain"])
+        session.execute(statement, missing)
+        found |= _ids_by_domain(session, [row["domain"] for row in missing])
+    return found
+
+
+def _ids_by_domain(session: Session, domains: list[str]) -> dict[str, int]:
+    if not domains:
+        return {}
+    rows = session.execute(
+        select(Company.domain, Company.id).where(one_of(session, Company.domain, domains))
+    ).tuples()
+    return {domain: company_id for domain, company_id in rows if domain is not None}
 
 
 def company_ids_by_name(session: Session, ctx: Context, names: Iterable[str]) -> dict[str, int]:
@@ -121,16 +129,29 @@ def company_ids_by_name(session: Session, ctx: Context, names: Iterable[str]) ->
         return {}
     found: dict[str, int] = {}
     for name, company_id in session.execute(
-        select(Company.name, Company.id).where(Company.name.in_(wanted)).order_by(Company.id.desc())
+        select(Company.name, Company.id)
+        .where(one_of(session, Company.name, sorted(wanted)))
+        .order_by(Company.id.desc())
     ):
         found[name] = company_id
     now = ctx.clock.now()
-    for name in sorted(wanted - found.keys()):
-        company = Company(name=name, properties={}, created_at=now, updated_at=now)
-        session.add(company)
-        session.flush()
-        found[name] = company.id
+    missing = [
+        {"name": name, "properties": {}, "created_at": now, "updated_at": now}
+        for name in sorted(wanted - found.keys())
+    ]
+    if missing:
+        table = Company.__table__
+        created = session.execute(sa_insert(table).returning(table.c.name, table.c.id), missing)
+        found.update(created.tuples().all())
     return found
+
+
+def _filter_domain(raw: str) -> str:
+    """The domain a filter names, or InvalidInput saying what is wrong with it."""
+    try:
+        return normalize_domain(raw)
+    except ValueError as exc:
+        raise InvalidInput.single("domain", str(exc)) from None
 
 
 def _clean(session: Session, ctx: Context, data: CompanyIn, *, creating: bool) -> dict[str, Any]:

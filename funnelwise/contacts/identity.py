@@ -4,6 +4,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from funnelwise.contacts.models import Contact, ContactIdentity
+from funnelwise.db.dialect import one_of
 
 MERGED_CONTACT = "merged_contact"
 KEY_FIELDS = ("email", "phone", "user_id")
@@ -39,7 +40,7 @@ def find_many_by_identity(session: Session, field: str, values: list[str]) -> di
         return {}
     rows = session.execute(
         select(ContactIdentity.value, ContactIdentity.contact_id).where(
-            ContactIdentity.kind == field, ContactIdentity.value.in_(values)
+            ContactIdentity.kind == field, one_of(session, ContactIdentity.value, values)
         )
     )
     return dict(rows.tuples().all())

@@ -16,6 +16,7 @@ FREE_MAIL_DOMAINS = frozenset(
     }
 )  # fmt: skip
 
+_SPECIAL_USE = frozenset(SPECIAL_USE_DOMAIN_NAMES)
 # Plain lower-case ASCII addresses, the overwhelming majority, skip the full validator; the
 # pattern accepts only what email-validator accepts too (tests/contacts/test_normalize.py).
 _PLAIN_EMAIL = re.compile(
@@ -72,4 +73,5 @@ def is_free_mail(domain: str) -> bool:
 
 
 def _is_special_use(domain: str) -> bool:
-    return any(domain == name or domain.endswith("." + name) for name in SPECIAL_USE_DOMAIN_NAMES)
+    labels = domain.split(".")
+    return any(".".join(labels[i:]) in _SPECIAL_USE for i in range(len(labels)))

@@ -1,8 +1,9 @@
 """The few statements SQLite and PostgreSQL spell differently."""
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, func
+from sqlalchemy import ColumnElement, Table, any_, bindparam, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -30,3 +31,15 @@ def json_canonical(session: Session, value: Any) -> ColumnElement[Any]:
     if dialect_name(session) == "postgresql":
         return value
     return func.json(value)
+
+
+def one_of(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+    """`column IN values`; on PostgreSQL `= ANY(array)`, one parameter however many values.
+
+    A thousand-value IN list is a long statement the driver parses anew every time; an array
+    keeps the statement short and cached.
+    """
+    if dialect_name(session) == "postgresql":
+        array = bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
+        return column == any_(array)
+    return column.in_(values)

@@ -1,0 +1,43 @@
+"""Staging many rows on PostgreSQL with COPY, so one INSERT … SELECT can upsert them in the database."""
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from psycopg import sql
+from psycopg.types.json import Jsonb
+from sqlalchemy import Column, MetaData, Table
+from sqlalchemy.orm import Session
+
+
+@contextmanager
+def staged(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> Iterator[Table]:
+    """A temporary table shaped like `table` (the columns the rows hold) and filled by COPY.
+
+    COPY streams rows without a statement per row or a statement as long as the batch; the
+    temporary table lives in the session's transaction and is dropped on the way out.
+    """
+    names = list(rows[0])
+    stage = Table(
+        f"staging_{table.name}",
+        MetaData(),
+        *(Column(name, table.c[name].type) for name in names),
+        prefixes=["TEMPORARY"],
+        postgresql_on_commit="DROP",
+    )
+    connection = session.connection()
+    stage.create(connection)
+    copy_sql = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(stage.name), sql.SQL(", ").join(map(sql.Identifier, names))
+    )
+    driver = connection.connection.driver_connection
+    with driver.cursor() as cursor, cursor.copy(copy_sql) as copy:
+        for row in rows:
+            copy.write_row([_adapt(row[name]) for name in names])
+    yield stage
+    # Only on success: after an error the caller's savepoint rollback takes the table with it.
+    stage.drop(connection)
+
+
+def _adapt(value: Any) -> Any:
+    return Jsonb(value) if isinstance(value, dict | list) else value
