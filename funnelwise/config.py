@@ -1,5 +1,6 @@
 """Settings: the one place configuration is read, from the environment and an optional `.env`."""
 
+import os
 import secrets
 from functools import cached_property
 from pathlib import Path
@@ -63,13 +64,34 @@ class Settings(BaseSettings):
             )
         path = self._secret_file()
         if not path.exists():
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
-        self.secret_key = path.read_text().strip()
-        return self.secret_key
+            _create_secret_file(path)
+        secret = path.read_text().strip()
+        if not secret:
+            raise SettingsError(
+                f"The secret key file {path} is empty: delete it to have a new key generated, "
+                "or set FUNNELWISE_SECRET_KEY."
+            )
+        self.secret_key = secret
+        return secret
 
     def _secret_file(self) -> Path:
         database = self.database_url.split("///", 1)[-1]
         if not database or database == ":memory:":
             return Path.cwd() / SECRET_FILE_NAME
         return Path(database).resolve().parent / SECRET_FILE_NAME
+
+
+def _create_secret_file(path: Path) -> None:
+    """Writes a new random key readable by its owner only; if another process wrote one first, it wins."""
+    # Written in full under a private name, then linked into place: nobody ever reads a
+    # half-written or world-readable key, and two servers starting at once agree on one key.
+    draft = path.with_name(f"{path.name}.{secrets.token_hex(8)}.tmp")
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_urlsafe(48))
+        os.link(draft, path)
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink(missing_ok=True)

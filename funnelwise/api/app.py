@@ -1,6 +1,7 @@
 """The application factory: one FastAPI app serving the REST API (and later the UI)."""
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import Engine, text
 
 from funnelwise import __version__
@@ -11,6 +12,8 @@ from funnelwise.config import Settings
 from funnelwise.contacts.http import router as contacts_router
 from funnelwise.context import Context
 from funnelwise.db.engine import make_engine, make_sessionmaker
+from funnelwise.tracking.http import public_router as tracking_public_router
+from funnelwise.tracking.http import router as tracking_router
 
 
 def create_app(
@@ -29,7 +32,17 @@ def create_app(
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.context = Context(settings=settings, clock=clock or SystemClock())
     install_error_handlers(app)
+    # Web pages on other origins send tracking calls; the REST API takes bearer keys, never
+    # cookies, so admitting any origin exposes nothing a caller does not already hold.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_methods=["GET", "POST", "PATCH", "DELETE"],
+        allow_headers=["Authorization", "Content-Type", "Content-Encoding"],
+    )
     app.include_router(contacts_router, prefix="/api/v1")
+    app.include_router(tracking_router, prefix="/api/v1")
+    app.include_router(tracking_public_router)
 
     @app.get("/healthz", tags=["health"])
     def healthz(session: SessionDep) -> dict[str, str]:

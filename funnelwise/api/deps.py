@@ -3,7 +3,7 @@
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,11 @@ def _context(request: Request) -> Context:
 # scope="function": the transaction commits before the response leaves, so a 2xx means stored.
 SessionDep = Annotated[Session, Depends(_session, scope="function")]
 ContextDep = Annotated[Context, Depends(_context)]
+# Ids are 64-bit integers in both databases; a larger number names no record, and the drivers
+# refuse to bind it (SQLite: OverflowError, PostgreSQL: bigint out of range), so stop it here.
+MAX_ID = 2**63 - 1
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 _bearer = HTTPBearer(auto_error=False, description="An API key from `funnelwise apikey create`")
 
 

@@ -22,7 +22,7 @@ def error_body(detail: str, errors: list[dict[str, Any]] | None = None) -> dict[
 
 async def _request_invalid(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [{"field": _field_path(e["loc"]), "message": _message(e)} for e in exc.errors()]
+    errors = [{"field": _field(e), "message": _message(e)} for e in exc.errors()]
     summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
     return JSONResponse(error_body(summary, errors), status_code=422)
 
@@ -32,7 +32,9 @@ async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
         errors = [{"field": e.field, "message": e.message} for e in exc.errors]
         return JSONResponse(error_body(str(exc), errors), status_code=422)
     if isinstance(exc, Conflict):
-        error = {"field": exc.field, "message": str(exc), "existing_id": exc.existing_id}
+        # The message beside its field, as for 422s; the detail keeps the "field: " prefix.
+        message = str(exc).removeprefix(f"{exc.field}: ")
+        error = {"field": exc.field, "message": message, "existing_id": exc.existing_id}
         return JSONResponse(error_body(str(exc), [error]), status_code=409)
     status = 404 if isinstance(exc, NotFound) else 400
     return JSONResponse(error_body(str(exc)), status_code=status)
@@ -43,8 +45,11 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
 
 
-def _field_path(location: tuple[Any, ...] | list[Any]) -> str:
-    parts = list(location)
+def _field(error: dict[str, Any]) -> str:
+    # A body that does not parse has no field at fault: its location ends in a character offset.
+    if error["type"] == "json_invalid":
+        return "body"
+    parts = list(error["loc"])
     if parts and parts[0] in ("body", "query", "path", "header"):
         parts = parts[1:]
     return ".".join(str(p) for p in parts) or "body"

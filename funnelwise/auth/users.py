@@ -43,4 +43,4 @@ def list_users(session: Session) -> list[UserOut]:
 
 
 def user_ids_by_email(session: Session) -> dict[str, int]:
-    return dict(session.execute(select(User.email, User.id)).tuples().all())
+    return dict(session.execute(select(User.email, User.id)).all())

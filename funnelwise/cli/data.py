@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -102,11 +103,12 @@ def import_contacts_command(
     )
     if summary.ignored_columns:
         console.print(
-            f"ignored columns (no field or property by that name): {', '.join(summary.ignored_columns)}"
+            f"ignored columns (no field or property by that name): {escape(', '.join(summary.ignored_columns))}",
+            highlight=False,
         )
     if report.count:
         console.print(
-            f"[yellow]{report.count} bad rows, with line numbers and reasons, in {report.path}[/yellow]"
+            f"[yellow]{report.count} bad rows, with line numbers and reasons, in {escape(str(report.path))}[/yellow]"
         )
         raise typer.Exit(1)
 
@@ -125,7 +127,11 @@ def export_contacts_command(
     run = runtime()
     try:
         with run.sessions() as session:
-            chosen = check_columns(session, run.context, columns.split(",") if columns else None)
+            chosen = check_columns(
+                session,
+                run.context,
+                [c.strip() for c in columns.split(",") if c.strip()] if columns else None,
+            )
     except DomainError as exc:
         fail_on(exc)
     filters = ContactFilter(lifecycle_stage=lifecycle_stage, company_id=company_id)

@@ -1,10 +1,12 @@
 """What every CLI command needs: settings, a migrated database and a context."""
 
+import atexit
 from dataclasses import dataclass
 from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,6 +18,7 @@ from funnelwise.db.migrate import current_revision, head_revision, upgrade
 from funnelwise.errors import DomainError, InvalidInput
 
 console = Console(stderr=True)
+_engines: dict[str, Engine] = {}
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ def runtime() -> Runtime:
         settings.resolved_secret_key()
     except SettingsError as exc:
         fail(str(exc))
-    engine = make_engine(settings)
+    engine = _engine(settings)
     if settings.is_sqlite:
         upgrade(engine)
     elif current_revision(engine) != head_revision(engine):
@@ -51,14 +54,28 @@ def runtime() -> Runtime:
     return Runtime(settings, engine, make_sessionmaker(engine), Context(settings, SystemClock()))
 
 
+def _engine(settings: Settings) -> Engine:
+    """One engine per database for the life of the process, its connections closed at exit.
+
+    An engine made per command and dropped leaves its pooled connections open until the garbage
+    collector finds them (psycopg then warns of a connection deleted while still open).
+    """
+    engine = _engines.get(settings.database_url)
+    if engine is None:
+        engine = _engines[settings.database_url] = make_engine(settings)
+        atexit.register(engine.dispose)
+    return engine
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
-    console.print(f"[red]error:[/red] {message}", highlight=False)
+    # Messages quote what users typed, so brackets in them are text, not rich markup.
+    console.print(f"[red]error:[/red] {escape(message)}", highlight=False)
     raise typer.Exit(code)
 
 
 def fail_on(exc: DomainError) -> NoReturn:
     if isinstance(exc, InvalidInput):
         for error in exc.errors:
-            console.print(f"[red]error:[/red] {error.field}: {error.message}", highlight=False)
+            console.print(f"[red]error:[/red] {escape(f'{error.field}: {error.message}')}", highlight=False)
         raise typer.Exit(2)
     fail(str(exc))

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, func, or_, select
+from sqlalchemy import Boolean, ColumnElement, Table, func, literal_column, null, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -67,9 +67,20 @@ def upsert_contacts(
         else:
             pending.append(index)
     for start in range(0, len(pending), ROWS_PER_STATEMENT):
-        for round_ in _rounds_of_unique_keys(drafts, pending[start : start + ROWS_PER_STATEMENT], key):
+        chunk = pending[start : start + ROWS_PER_STATEMENT]
+        # Before the split into rounds, so a kept key and a key merged into it are never one statement.
+        _resolve_merged_keys(session, [drafts[i] for i in chunk], key)
+        for round_ in _rounds_of_unique_keys(drafts, chunk, key):
             _upsert_round(session, ctx, drafts, round_, key, policy, results)
     return [result for result in results if result is not None]
+
+
+def _resolve_merged_keys(session: Session, batch: list[ContactDraft], key: DedupeKey) -> None:
+    """Replaces each key merged into another contact by that contact's own key."""
+    merged_away = find_many_by_identity(session, key, [draft.fields[key] for draft in batch])
+    for draft in batch:
+        if draft.fields[key] in merged_away:
+            draft.fields[key] = _key_of(session, merged_away[draft.fields[key]], key)
 
 
 def _rounds_of_unique_keys(drafts: Sequence[ContactDraft], indexes: list[int], key: str) -> list[list[int]]:
@@ -99,15 +110,8 @@ def _upsert_round(
     batch = [drafts[i] for i in indexes]
     _link_companies(session, ctx, batch)
     column = getattr(Contact, key)
-    merged_away = find_many_by_identity(session, key, [draft.fields[key] for draft in batch])
-    for draft in batch:
-        if draft.fields[key] in merged_away:
-            # A key that was merged into another contact still means that contact.
-            draft.fields[key] = _key_of(session, merged_away[draft.fields[key]], key)
     keys = [draft.fields[key] for draft in batch]
-    existing = dict(
-        session.execute(select(column, Contact.id).where(one_of(session, column, keys))).tuples().all()
-    )
+    existing = dict(session.execute(select(column, Contact.id).where(one_of(session, column, keys))).all())
     now = ctx.clock.now()
     rows = [_row(draft, now) for draft in batch]
     try:
@@ -115,16 +119,22 @@ def _upsert_round(
             written = _execute(session, rows, key, policy)
     except IntegrityError:
         written = _execute_one_by_one(session, indexes, rows, key, policy, results)
+    # Rows a concurrent writer stored after `existing` was read, which this one left unchanged.
+    unseen = [value for value in keys if value not in existing and value not in written]
+    if unseen:
+        existing |= dict(
+            session.execute(select(column, Contact.id).where(one_of(session, column, unseen))).all()
+        )
     for index, row in zip(indexes, rows, strict=True):
         if results[index] is not None:
             continue
         value = row[key]
         if value not in written:
             results[index] = RowResult(Outcome.UNCHANGED, existing.get(value))
-        elif value in existing:
-            results[index] = RowResult(Outcome.UPDATED, written[value])
-        else:
-            results[index] = RowResult(Outcome.CREATED, written[value])
+            continue
+        contact_id, inserted = written[value]
+        created = value not in existing if inserted is None else inserted
+        results[index] = RowResult(Outcome.CREATED if created else Outcome.UPDATED, contact_id)
 
 
 def _link_companies(session: Session, ctx: Context, batch: list[ContactDraft]) -> None:
@@ -158,21 +168,22 @@ def _row(draft: ContactDraft, now: Any) -> dict[str, Any]:
 
 def _execute(
     session: Session, rows: list[dict[str, Any]], key: DedupeKey, policy: UpdatePolicy
-) -> dict[Any, int]:
-    """Runs one INSERT … ON CONFLICT for the rows; returns key -> id of rows it wrote."""
+) -> dict[Any, tuple[int, bool | None]]:
+    """Runs one INSERT … ON CONFLICT for the rows; returns key -> (id, inserted) of rows it wrote."""
     table: Table = Contact.__table__  # type: ignore[assignment]
     if dialect_name(session) == "postgresql" and len(rows) >= STAGE_MIN_ROWS:
         with staged(session, table, rows) as stage:
             source = select(*stage.c).order_by(stage.c[key])
             statement = _upsert(session, table, key, policy).from_select(list(stage.c.keys()), source)
-            return dict(session.execute(statement).tuples().all())
+            return {value: (id_, inserted) for value, id_, inserted in session.execute(statement)}
     # Parameters go beside the statement, not into it: compiled once and cached, then sent in
     # multi-row batches by SQLAlchemy's "insertmanyvalues".
-    return dict(session.execute(_upsert(session, table, key, policy), rows).tuples().all())
+    written = session.execute(_upsert(session, table, key, policy), rows)
+    return {value: (id_, inserted) for value, id_, inserted in written}
 
 
 def _upsert(session: Session, table: Table, key: DedupeKey, policy: UpdatePolicy) -> Any:
-    """INSERT … ON CONFLICT (key) per the policy, RETURNING key and id of the rows it wrote."""
+    """INSERT … ON CONFLICT (key) per the policy, RETURNING key, id and whether inserted, of the rows it wrote."""
     statement = insert(session, table)
     if policy is UpdatePolicy.SKIP:
         statement = statement.on_conflict_do_nothing(index_elements=[key])
@@ -186,7 +197,19 @@ def _upsert(session: Session, table: Table, key: DedupeKey, policy: UpdatePolicy
             )
         )
         statement = statement.on_conflict_do_update(index_elements=[key], set_=assignments, where=changed)
-    return statement.returning(table.c[key], table.c.id)
+    return statement.returning(table.c[key], table.c.id, _inserted(session, table))
+
+
+def _inserted(session: Session, table: Table) -> ColumnElement[Any]:
+    """Whether a returned row was inserted rather than updated: known on PostgreSQL, else NULL.
+
+    A concurrent writer may insert a key between reading which keys exist and upserting them; on
+    PostgreSQL an inserted row version has no locker (xmax 0), an updated one does. SQLite runs
+    one writer at a time, so there the keys read beforehand tell.
+    """
+    if dialect_name(session) == "postgresql":
+        return literal_column(f"{table.name}.xmax = 0", Boolean)
+    return null()
 
 
 def _assignments(
@@ -221,9 +244,9 @@ def _execute_one_by_one(
     key: DedupeKey,
     policy: UpdatePolicy,
     results: list[RowResult | None],
-) -> dict[Any, int]:
+) -> dict[Any, tuple[int, bool | None]]:
     """After a batch hit a unique key other than `key`: every row alone, the bad ones reported."""
-    touched: dict[Any, int] = {}
+    touched: dict[Any, tuple[int, bool | None]] = {}
     for index, row in zip(indexes, rows, strict=True):
         try:
             with session.begin_nested():

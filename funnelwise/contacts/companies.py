@@ -116,9 +116,7 @@ def company_ids_by_domain(
 def _ids_by_domain(session: Session, domains: list[str]) -> dict[str, int]:
     if not domains:
         return {}
-    rows = session.execute(
-        select(Company.domain, Company.id).where(one_of(session, Company.domain, domains))
-    ).tuples()
+    rows = session.execute(select(Company.domain, Company.id).where(one_of(session, Company.domain, domains)))
     return {domain: company_id for domain, company_id in rows if domain is not None}
 
 
@@ -142,7 +140,7 @@ def company_ids_by_name(session: Session, ctx: Context, names: Iterable[str]) ->
     if missing:
         table = Company.__table__
         created = session.execute(sa_insert(table).returning(table.c.name, table.c.id), missing)
-        found.update(created.tuples().all())
+        found.update(created.all())
     return found
 
 

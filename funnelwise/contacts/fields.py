@@ -32,6 +32,7 @@ CONTACT_FIELDS = (
     "email", "phone", *TEXT_FIELDS, "job_level", "lifecycle_stage", *ID_FIELDS, "timezone", "locale",
 )  # fmt: skip
 MAX_TEXT = 255
+MAX_ID = 2**63 - 1
 
 _STAGE_WORDS = {stage.value: stage.value for stage in LifecycleStage} | {
     "구독자": "subscriber", "리드": "lead", "고객": "customer", "기회": "opportunity",
@@ -124,13 +125,15 @@ def _text(value: Any) -> str:
         raise ValueError(f"expected text, got {type(value).__name__}")
     if len(value) > MAX_TEXT:
         raise ValueError(f"longer than {MAX_TEXT} characters")
+    if "\x00" in value:
+        raise ValueError("contains a NUL character")
     return value
 
 
 def _identifier(value: Any) -> int:
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
         raise ValueError(f"expected a positive whole number id, got {value!r}")
     return value
 

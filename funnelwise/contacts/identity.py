@@ -43,4 +43,4 @@ def find_many_by_identity(session: Session, field: str, values: list[str]) -> di
             ContactIdentity.kind == field, one_of(session, ContactIdentity.value, values)
         )
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())

@@ -88,12 +88,11 @@ def import_contacts(
     it stored; running the same file again changes nothing.
     """
     head = stream.read(_SNIFF_BYTES)
+    encoding = _chosen_encoding(options.encoding, head)
     counter = _CountingReader(stream, head)
-    text = io.TextIOWrapper(
-        io.BufferedReader(counter), encoding=options.encoding or _encoding(head), newline=""
-    )
+    text = io.TextIOWrapper(io.BufferedReader(counter), encoding=encoding, newline="")
     reader = csv.reader(text, dialect=_dialect(head))
-    headers = next(reader, None)
+    headers = next(_decoded(reader, encoding), None)
     if not headers:
         raise InvalidInput.single("file", "the file is empty; expected a header row first")
     with sessions() as session:
@@ -107,7 +106,7 @@ def import_contacts(
     summary = ImportSummary(
         columns=dict(zip(headers, columns.targets, strict=True)), ignored_columns=columns.ignored
     )
-    for batch in _batches(reader, columns):
+    for batch in _batches(reader, columns, encoding):
         drafts: list[tuple[int, list[str], ContactDraft]] = []
         failures: list[RowError] = []
         for line, cells, raw in batch:
@@ -163,10 +162,12 @@ def _resolve_owner(draft: ContactDraft, owners: Mapping[str, int], errors: list[
         draft.fields["owner_id"] = owner_id
 
 
-def _batches(reader: Any, columns: ColumnMap) -> Iterator[list[tuple[int, list[str], dict[str, object]]]]:
+def _batches(
+    reader: Any, columns: ColumnMap, encoding: str
+) -> Iterator[list[tuple[int, list[str], dict[str, object]]]]:
     batch: list[tuple[int, list[str], dict[str, object]]] = []
     line = reader.line_num + 1
-    for cells in reader:
+    for cells in _decoded(reader, encoding):
         if any(cell.strip() for cell in cells):
             raw = columns.row(cells)
             if FULL_NAME in raw:
@@ -187,6 +188,29 @@ def _split_name(raw: dict[str, object]) -> None:
         raw["first_name"] = first
     if not raw.get("last_name") and last:
         raw["last_name"] = last
+
+
+def _decoded(reader: Any, encoding: str) -> Iterator[list[str]]:
+    """The rows of the file; bytes that are not text in `encoding` stop the import, saying so."""
+    try:
+        yield from reader
+    except UnicodeDecodeError as exc:
+        raise InvalidInput.single(
+            "file",
+            f"the file is not {encoding} text ({exc.reason}); name its encoding, such as cp949 or "
+            "utf-8 (rows before this point may have been stored; importing the file again is safe)",
+        ) from None
+
+
+def _chosen_encoding(explicit: str | None, head: bytes) -> str:
+    """The encoding asked for, else the detected one; a UTF-8 file's byte-order mark is skipped."""
+    if not explicit:
+        return _encoding(head)
+    try:
+        name = codecs.lookup(explicit).name
+    except LookupError:
+        raise InvalidInput.single("encoding", f"unknown encoding {explicit!r}; try utf-8 or cp949") from None
+    return "utf-8-sig" if name == "utf-8" and head.startswith(codecs.BOM_UTF8) else explicit
 
 
 def _encoding(head: bytes) -> str:

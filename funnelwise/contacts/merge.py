@@ -12,6 +12,7 @@ from funnelwise.contacts.schemas import ContactOut
 from funnelwise.contacts.service import load_contact
 from funnelwise.context import Context
 from funnelwise.errors import InvalidInput
+from funnelwise.tracking.attribution import earlier, later
 from funnelwise.tracking.log import reassign_events, record_event
 
 CONTACTS_MERGED = "Contacts Merged"
@@ -42,6 +43,8 @@ def merge_contacts(session: Session, ctx: Context, keep_id: int, merge_id: int) 
     for field, value in {**moved_keys, **filled}.items():
         setattr(keep, field, value)
     keep.properties = {**gone.properties, **keep.properties}
+    keep.first_touch = earlier(keep.first_touch, gone.first_touch)
+    keep.last_touch = later(keep.last_touch, gone.last_touch)
     keep.created_at = min(keep.created_at, gone.created_at)
     keep.updated_at = now
     identities = [(MERGED_CONTACT, str(gone.id)), *kept_keys.items()]

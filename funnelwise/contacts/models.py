@@ -1,7 +1,7 @@
 """Contacts, companies, their extra identities and the typed property definitions."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -16,6 +16,8 @@ class Company(Base):
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
     name: Mapped[str] = mapped_column(String(255), index=True)
     domain: Mapped[str | None] = mapped_column(String(255), unique=True)
+    # The groupId a tracking source knows the company by.
+    external_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     industry: Mapped[str | None] = mapped_column(String(255))
     size_band: Mapped[str | None] = mapped_column(String(32))
     owner_id: Mapped[int | None] = mapped_column(
@@ -28,6 +30,8 @@ class Company(Base):
 
 class Contact(Base):
     __tablename__ = "contacts"
+    # A merged-away id keeps resolving to the kept contact, so SQLite must never hand it out again.
+    __table_args__: ClassVar[dict[str, Any]] = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
     email: Mapped[str | None] = mapped_column(String(320), unique=True)
@@ -47,6 +51,8 @@ class Contact(Base):
     timezone: Mapped[str | None] = mapped_column(String(64))
     locale: Mapped[str | None] = mapped_column(String(35))
     properties: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
+    first_touch: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc, nullable=True)
+    last_touch: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 

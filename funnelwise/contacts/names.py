@@ -10,10 +10,13 @@ _HANGUL = re.compile(r"[가-힣]+")
 
 
 def split_full_name(full: str) -> tuple[str | None, str | None]:
-    """(first, last): `김민수` -> (민수, 김), `남궁민수` -> (민수, 남궁), `Jane Doe` -> (Jane, Doe)."""
+    """(first, last): `김민수` and `김 민수` -> (민수, 김), `남궁민수` -> (민수, 남궁), `Jane Doe` -> (Jane, Doe)."""
     name = " ".join(full.split())
     if not name:
         return None, None
+    if " " in name and all(_HANGUL.fullmatch(word) for word in name.split(" ")):
+        surname, given = name.split(" ", 1)
+        return given, surname
     if _HANGUL.fullmatch(name):
         if len(name) == 1:
             return name, None

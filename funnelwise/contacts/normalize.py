@@ -19,9 +19,11 @@ FREE_MAIL_DOMAINS = frozenset(
 _SPECIAL_USE = frozenset(SPECIAL_USE_DOMAIN_NAMES)
 # Plain lower-case ASCII addresses, the overwhelming majority, skip the full validator; the
 # pattern accepts only what email-validator accepts too (tests/contacts/test_normalize.py).
+# Labels with "--" in the third and fourth places are left to it: IDNA refuses them, except
+# Punycode ("xn--"), which it turns back into Unicode.
 _PLAIN_EMAIL = re.compile(
     r"(?P<local>[a-z0-9_+-]+(?:\.[a-z0-9_+-]+)*)@"
-    r"(?P<domain>(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?P<tld>[a-z]{2,63}))"
+    r"(?P<domain>(?:(?![a-z0-9]{2}--)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?P<tld>[a-z]{2,63}))"
 )
 # Korean mobile numbers as people write them: 010-1234-5678, 01012345678, +82 10 1234 5678.
 _KR_MOBILE = re.compile(r"(?:\+82[ -]?|0)10[ .-]?(\d{4})[ .-]?(\d{4})")
@@ -30,8 +32,7 @@ _KR_MOBILE = re.compile(r"(?:\+82[ -]?|0)10[ .-]?(\d{4})[ .-]?(\d{4})")
 def normalize_email(raw: str) -> str:
     """The address in lower case, or ValueError saying what is wrong with it."""
     candidate = raw.strip().lower()
-    match = _PLAIN_EMAIL.fullmatch(candidate)
-    if match and len(match["local"]) <= 64 and len(candidate) <= 254 and not _is_special_use(match["domain"]):
+    if _is_plain_email(candidate):
         return candidate
     try:
         return validate_email(candidate, check_deliverability=False).normalized.lower()
@@ -70,6 +71,14 @@ def email_domain(email: str) -> str:
 
 def is_free_mail(domain: str) -> bool:
     return domain in FREE_MAIL_DOMAINS
+
+
+def _is_plain_email(candidate: str) -> bool:
+    """Whether a lower-cased address is valid and normalised as it is, without the full validator."""
+    match = _PLAIN_EMAIL.fullmatch(candidate)
+    return bool(
+        match and len(match["local"]) <= 64 and len(candidate) <= 254 and not _is_special_use(match["domain"])
+    )
 
 
 def _is_special_use(domain: str) -> bool:

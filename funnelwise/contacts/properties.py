@@ -94,6 +94,8 @@ class PropertyCoercer:
             raise ValueError(f"expected text, got {_describe(value)}")
         if len(value) > MAX_STRING_LENGTH:
             raise ValueError(f"text longer than {MAX_STRING_LENGTH} characters")
+        if "\x00" in value:
+            raise ValueError("text contains a NUL character")
         return value.strip() if from_text else value
 
     def _number(self, _spec: PropertySpec, value: Any, from_text: bool) -> int | float:

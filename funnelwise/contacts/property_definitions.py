@@ -50,11 +50,11 @@ def create_definition(
         created_at=now,
         updated_at=now,
     )
-    session.add(definition)
     try:
-        session.flush()
+        # A savepoint, so a duplicate undoes only this definition, not the caller's other work.
+        with session.begin_nested():
+            session.add(definition)
     except IntegrityError:
-        session.rollback()
         raise Conflict("name", f"a {object_type} property named {data.name!r} exists already") from None
     return _out(definition)
 
@@ -97,7 +97,7 @@ def delete_definition(session: Session, object_type: ObjectType, name: str) -> N
     model = Contact if object_type is ObjectType.CONTACT else Company
     session.execute(
         update(model)
-        .where(model.properties[name].is_not(None))
+        .where(_has_key(session, model, name))
         .values(properties=_without_key(session, model, name))
     )
     session.delete(definition)
@@ -118,6 +118,13 @@ def load_coercer(session: Session, ctx: Context, object_type: ObjectType) -> Pro
         for row in rows
     ]
     return PropertyCoercer(specs, ctx.settings.tz)
+
+
+def _has_key(session: Session, model: type[Contact] | type[Company], name: str) -> ColumnElement[bool]:
+    """Rows whose properties hold `name`; on SQLite `properties[name]` is never NULL (JSON_QUOTE)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return model.properties[name].is_not(None)
+    return func.json_type(model.properties, f'$."{name}"').is_not(None)
 
 
 def _without_key(session: Session, model: type[Contact] | type[Company], name: str) -> ColumnElement[Any]:

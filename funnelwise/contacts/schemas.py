@@ -84,6 +84,8 @@ class ContactOut(BaseModel):
     timezone: str | None
     locale: str | None
     properties: dict[str, Any]
+    first_touch: dict[str, Any] | None = None
+    last_touch: dict[str, Any] | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -103,6 +105,7 @@ class CompanyOut(BaseModel):
     id: int
     name: str
     domain: str | None
+    external_id: str | None = None
     industry: str | None
     size_band: str | None
     owner_id: int | None

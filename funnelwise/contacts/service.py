@@ -184,12 +184,12 @@ def filtered_query(session: Session, ctx: Context, filters: ContactFilter) -> Se
         if value is not None:
             query = query.where(getattr(Contact, name) == value)
     if filters.q:
-        pattern = f"%{filters.q.lower()}%"
+        text = filters.q.lower()
         query = query.where(
             or_(
-                Contact.email.like(pattern),
-                func.lower(Contact.first_name).like(pattern),
-                func.lower(Contact.last_name).like(pattern),
+                Contact.email.contains(text, autoescape=True),
+                func.lower(Contact.first_name).contains(text, autoescape=True),
+                func.lower(Contact.last_name).contains(text, autoescape=True),
             )
         )
     if filters.updated_since:

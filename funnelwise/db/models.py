@@ -1,17 +1,27 @@
 """Imports every model so that the metadata is complete for Alembic and tests."""
 
 from funnelwise.auth.models import ApiKey, User
+from funnelwise.commerce.models import Order, OrderItem, Product
 from funnelwise.contacts.models import Company, Contact, ContactIdentity, PropertyDefinition
 from funnelwise.db.base import Base
-from funnelwise.tracking.models import Event
+from funnelwise.messaging.models import Consent
+from funnelwise.tracking.models import AnonymousProfile, Event, Form, FormSubmission, Source
 
 __all__ = [
+    "AnonymousProfile",
     "ApiKey",
     "Base",
     "Company",
+    "Consent",
     "Contact",
     "ContactIdentity",
     "Event",
+    "Form",
+    "FormSubmission",
+    "Order",
+    "OrderItem",
+    "Product",
     "PropertyDefinition",
+    "Source",
     "User",
 ]

@@ -6,8 +6,9 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from funnelwise.commerce.models import Order
 from funnelwise.context import Context
-from funnelwise.tracking.models import Event
+from funnelwise.tracking.models import AnonymousProfile, Event
 
 SYSTEM = "system"
 
@@ -38,8 +39,14 @@ def record_event(
 
 
 def reassign_events(session: Session, from_contact_id: int, to_contact_id: int) -> int:
-    """Moves one contact's whole history to another; returns how many events moved."""
+    """Moves one contact's whole history, devices and orders to another; returns how many events moved."""
     result = session.execute(
         update(Event).where(Event.contact_id == from_contact_id).values(contact_id=to_contact_id)
     )
+    session.execute(
+        update(AnonymousProfile)
+        .where(AnonymousProfile.contact_id == from_contact_id)
+        .values(contact_id=to_contact_id)
+    )
+    session.execute(update(Order).where(Order.contact_id == from_contact_id).values(contact_id=to_contact_id))
     return result.rowcount

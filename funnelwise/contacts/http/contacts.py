@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile, status
 from fastapi.responses import Response, StreamingResponse
 
-from funnelwise.api.deps import ContextDep, SessionDep, require
+from funnelwise.api.deps import ContextDep, IdPath, IdQuery, SessionDep, require
 from funnelwise.contacts.bulk import DedupeKey, UpdatePolicy, upsert_raw
 from funnelwise.contacts.exporter import check_columns, export_rows
 from funnelwise.contacts.http.schemas import ContactBatchIn, ContactBatchOut, ImportOut, MergeIn
@@ -33,8 +33,8 @@ def _filters(
     email: str | None = None,
     phone: str | None = None,
     user_id: str | None = None,
-    company_id: int | None = None,
-    owner_id: int | None = None,
+    company_id: IdQuery = None,
+    owner_id: IdQuery = None,
     lifecycle_stage: str | None = None,
     job_level: str | None = None,
     q: Annotated[str | None, Query(description="Text in the email or name")] = None,
@@ -118,7 +118,9 @@ def export_csv(
     columns: Annotated[str | None, Query(description="Comma-separated; default a useful set")] = None,
     korean_headers: bool = False,
 ) -> StreamingResponse:
-    chosen = check_columns(session, ctx, columns.split(",") if columns else None)
+    chosen = check_columns(
+        session, ctx, [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    )
     rows = export_rows(request.app.state.engine, ctx, chosen, filters, korean_headers=korean_headers)
 
     def with_bom():
@@ -133,23 +135,23 @@ def export_csv(
 
 
 @router.get("/{contact_id}", dependencies=[Read])
-def read(session: SessionDep, contact_id: int) -> ContactOut:
+def read(session: SessionDep, contact_id: IdPath) -> ContactOut:
     """A contact; the id of a contact merged into another answers with that one."""
     return get_contact(session, contact_id)
 
 
 @router.patch("/{contact_id}", dependencies=[Write])
-def update(session: SessionDep, ctx: ContextDep, contact_id: int, body: ContactIn) -> ContactOut:
+def update(session: SessionDep, ctx: ContextDep, contact_id: IdPath, body: ContactIn) -> ContactOut:
     return update_contact(session, ctx, contact_id, body)
 
 
 @router.delete("/{contact_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Write])
-def delete(session: SessionDep, contact_id: int) -> Response:
+def delete(session: SessionDep, contact_id: IdPath) -> Response:
     delete_contact(session, contact_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/{contact_id}/merge", dependencies=[Write])
-def merge(session: SessionDep, ctx: ContextDep, contact_id: int, body: MergeIn) -> ContactOut:
+def merge(session: SessionDep, ctx: ContextDep, contact_id: IdPath, body: MergeIn) -> ContactOut:
     """Folds contact `merge_id` into this one, keeping the history and properties of both."""
     return merge_contacts(session, ctx, contact_id, body.merge_id)

@@ -4,6 +4,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from funnelwise.api.deps import MAX_ID
 from funnelwise.contacts.bulk import DedupeKey, Outcome, RowResult, UpdatePolicy
 from funnelwise.contacts.importer import ImportSummary, RowError
 
@@ -62,7 +63,9 @@ class ContactBatchOut(BaseModel):
 class MergeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    merge_id: int = Field(description="The contact folded into this one; its id keeps resolving here.")
+    merge_id: int = Field(
+        ge=1, le=MAX_ID, description="The contact folded into this one; its id keeps resolving here."
+    )
 
 
 class ImportErrorOut(BaseModel):

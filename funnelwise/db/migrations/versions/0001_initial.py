@@ -132,6 +132,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("email", name=op.f("uq_contacts_email")),
         sa.UniqueConstraint("phone", name=op.f("uq_contacts_phone")),
         sa.UniqueConstraint("user_id", name=op.f("uq_contacts_user_id")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("contacts", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_contacts_company_id"), ["company_id"], unique=False)

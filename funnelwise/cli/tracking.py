@@ -1,0 +1,50 @@
+"""`funnelwise source …`: tracking sources and their write keys."""
+
+import typer
+
+from funnelwise.cli.runtime import console, fail_on, runtime
+from funnelwise.errors import DomainError
+from funnelwise.tracking.sources import create_source, list_sources, revoke_source
+
+source = typer.Typer(
+    help="Tracking sources (websites, apps, servers) and their write keys.", no_args_is_help=True
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(source, name="source")
+
+
+@source.command("create")
+def source_create(name: str = typer.Option(..., help="What sends the data, e.g. 'website'")) -> None:
+    """Create a source and print its write key (for the web tracker or a Segment SDK)."""
+    run = runtime()
+    try:
+        with run.sessions.begin() as session:
+            created = create_source(session, run.context, name)
+    except DomainError as exc:
+        fail_on(exc)
+    console.print(f"Created source {created.id} '{created.name}'. Its write key:")
+    typer.echo(created.write_key)
+
+
+@source.command("list")
+def source_list() -> None:
+    """List sources with their write keys."""
+    run = runtime()
+    with run.sessions() as session:
+        for item in list_sources(session):
+            state = f"revoked {item.revoked_at:%Y-%m-%d}" if item.revoked_at else "active"
+            typer.echo(f"{item.id}\t{item.name}\t{item.write_key}\t{state}")
+
+
+@source.command("revoke")
+def source_revoke(key: str = typer.Argument(..., help="The source's id or write key")) -> None:
+    """Revoke a source: calls with its write key get 401 from now on."""
+    run = runtime()
+    try:
+        with run.sessions.begin() as session:
+            revoked = revoke_source(session, run.context, key)
+    except DomainError as exc:
+        fail_on(exc)
+    console.print(f"Revoked source {revoked.id} '{revoked.name}'.")

@@ -1,0 +1,1 @@
+"""Messaging: consent and subscriptions today; templates, channels and sending follow."""

@@ -1,0 +1,162 @@
+"""The Segment HTTP Tracking API: /v1/identify, track, page, screen, group, alias and batch.
+
+Authenticated by the source's write key as the HTTP Basic username (or `writeKey` in the body,
+as browsers' sendBeacon cannot set headers). Errors carry Segment's `code` and `message` beside
+our `detail` and `errors`, so Segment's libraries report them.
+"""
+
+import base64
+import binascii
+import gzip
+import json
+import zlib
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from funnelwise.context import Context
+from funnelwise.errors import FieldError
+from funnelwise.tracking.ingest import IngestResult, ingest, read_messages
+from funnelwise.tracking.messages import MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, MessageType, Rejected, parse_time
+from funnelwise.tracking.sources import source_for_write_key
+
+router = APIRouter(prefix="/v1", tags=["tracking API (Segment spec)"])
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, code: str, field: str, message: str) -> None:
+        self.status, self.code, self.field, self.message = status, code, field, message
+
+
+@router.post("/batch")
+@router.post("/import")
+async def batch(request: Request) -> JSONResponse:
+    """Up to 500 KB of messages of any type; each is answered on its own, by its index."""
+    return await _handle(request, None)
+
+
+def _single(kind: MessageType) -> Any:
+    async def endpoint(request: Request) -> JSONResponse:
+        return await _handle(request, kind)
+
+    endpoint.__name__ = kind.value
+    endpoint.__doc__ = f"One {kind.value} call (at most 32 KB)."
+    return endpoint
+
+
+for _kind in MessageType:
+    router.add_api_route(f"/{_kind.value}", _single(_kind), methods=["POST"], name=_kind.value)
+
+
+async def _handle(request: Request, kind: MessageType | None) -> JSONResponse:
+    try:
+        body = _decode(await request.body(), request.headers.get("content-encoding", ""), kind)
+        write_key = _write_key(request, body)
+        result = await run_in_threadpool(_ingest, request, write_key, body, kind)
+    except _Refused as refused:
+        return _refusal(refused)
+    if kind is not None and result.rejected:
+        _index, error = result.rejected[0]
+        return _refusal(_Refused(400, "invalid_request", error.field, error.message))
+    return JSONResponse(_answer(result))
+
+
+def _ingest(request: Request, write_key: str, body: dict[str, Any], kind: MessageType | None) -> IngestResult:
+    sessions = request.app.state.sessionmaker
+    ctx: Context = request.app.state.context
+    with sessions() as session:
+        source_id = source_for_write_key(session, write_key)
+    if source_id is None:
+        raise _Refused(401, "unauthorized", "writeKey", "unknown or revoked write key")
+    raws, sent_at, shared_context = _messages(body, kind, ctx)
+    extra = {"ip": request.client.host if request.client else None}
+    extra["userAgent"] = request.headers.get("user-agent")
+    for raw in raws:
+        if isinstance(raw, dict) and shared_context:
+            raw["context"] = {**shared_context, **(raw.get("context") or {})}
+    messages, result = read_messages(ctx, raws, forced_type=kind, batch_sent_at=sent_at, extra_context=extra)
+    if not messages:
+        return result
+    return ingest(sessions, ctx, source_id, messages, result)
+
+
+def _messages(body: dict[str, Any], kind: MessageType | None, ctx: Context) -> tuple[list[Any], Any, dict]:
+    if kind is not None:
+        return [body], None, {}
+    raws = body.get("batch")
+    if not isinstance(raws, list):
+        raise _Refused(400, "invalid_request", "batch", "expected a list of messages under 'batch'")
+    sent_at = None
+    if body.get("sentAt"):
+        try:
+            sent_at = parse_time(body["sentAt"], "sentAt", ctx.settings.tz)
+        except Rejected as exc:
+            raise _Refused(400, "invalid_request", "sentAt", exc.error.message) from None
+    shared = body.get("context") if isinstance(body.get("context"), dict) else {}
+    return raws, sent_at, shared
+
+
+def _decode(raw: bytes, encoding: str, kind: MessageType | None) -> dict[str, Any]:
+    limit = MAX_MESSAGE_BYTES if kind is not None else MAX_BATCH_BYTES
+    if "gzip" in encoding.lower():
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error):
+            raise _Refused(
+                400, "invalid_request", "body", "Content-Encoding says gzip, but it is not"
+            ) from None
+    if len(raw) > limit:
+        raise _Refused(413, "payload_too_large", "body", f"larger than {limit // 1024} KB")
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _Refused(400, "invalid_request", "body", f"malformed JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise _Refused(400, "invalid_request", "body", "expected a JSON object")
+    return body
+
+
+def _write_key(request: Request, body: dict[str, Any]) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    if scheme.lower() == "basic" and credentials:
+        try:
+            username = base64.b64decode(credentials, validate=True).decode().partition(":")[0]
+        except (binascii.Error, UnicodeDecodeError):
+            raise _Refused(401, "unauthorized", "writeKey", "malformed Basic credentials") from None
+        if username:
+            return username
+    key = body.get("writeKey")
+    if isinstance(key, str) and key:
+        return key
+    raise _Refused(401, "unauthorized", "writeKey", "send the source's write key as the Basic username")
+
+
+def _answer(result: IngestResult) -> dict[str, Any]:
+    answer: dict[str, Any] = {"success": not result.rejected}
+    if result.rejected or result.warnings or result.duplicates:
+        answer |= {
+            "accepted": result.accepted,
+            "duplicates": result.duplicates,
+            "rejected": [_indexed(i, e) for i, e in result.rejected],
+            "warnings": [_indexed(i, e) for i, e in result.warnings],
+        }
+    return answer
+
+
+def _indexed(index: int, error: FieldError) -> dict[str, Any]:
+    return {"index": index, "field": error.field, "message": error.message}
+
+
+def _refusal(refused: _Refused) -> JSONResponse:
+    body = {
+        "success": False,
+        "code": refused.code,
+        "message": f"{refused.field}: {refused.message}",
+        "detail": f"{refused.field}: {refused.message}",
+        "errors": [{"field": refused.field, "message": refused.message}],
+    }
+    headers = {"WWW-Authenticate": 'Basic realm="write key"'} if refused.status == 401 else None
+    return JSONResponse(body, status_code=refused.status, headers=headers)

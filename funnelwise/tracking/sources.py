@@ -1,0 +1,54 @@
+"""Tracking sources and their write keys (public by design: they sit in web pages and apps)."""
+
+import secrets
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from funnelwise.context import Context
+from funnelwise.errors import InvalidInput, NotFound
+from funnelwise.tracking.models import Source
+
+
+class SourceOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    write_key: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+def create_source(session: Session, ctx: Context, name: str) -> SourceOut:
+    if not name.strip():
+        raise InvalidInput.single("name", "a source needs a name, for example 'website'")
+    source = Source(name=name.strip(), write_key=secrets.token_urlsafe(24), created_at=ctx.clock.now())
+    session.add(source)
+    session.flush()
+    return SourceOut.model_validate(source)
+
+
+def list_sources(session: Session) -> list[SourceOut]:
+    return [SourceOut.model_validate(s) for s in session.scalars(select(Source).order_by(Source.id))]
+
+
+def revoke_source(session: Session, ctx: Context, key: str) -> SourceOut:
+    """Revokes a source named by its id or write key; its key is refused from now on."""
+    condition = Source.write_key == key
+    if key.isdigit():
+        condition = or_(condition, Source.id == int(key))
+    source = session.scalar(select(Source).where(condition))
+    if source is None:
+        raise NotFound("source", key)
+    if source.revoked_at is None:
+        source.revoked_at = ctx.clock.now()
+        session.flush()
+    return SourceOut.model_validate(source)
+
+
+def source_for_write_key(session: Session, write_key: str) -> int | None:
+    """The id of the live source with this write key, or None."""
+    return session.scalar(select(Source.id).where(Source.write_key == write_key, Source.revoked_at.is_(None)))
