@@ -3,13 +3,13 @@
 from enum import StrEnum
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from funnelwise.auth.models import User
 from funnelwise.auth.schemas import UserOut
 from funnelwise.contacts.normalize import normalize_email
 from funnelwise.context import Context
+from funnelwise.db.savepoints import write_or_undo
 from funnelwise.errors import Conflict, InvalidInput
 
 
@@ -29,12 +29,8 @@ def create_user(session: Session, ctx: Context, email: str, name: str, role: str
     user = User(
         email=address, name=name.strip() or address, role=role, is_active=True, created_at=ctx.clock.now()
     )
-    session.add(user)
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        raise Conflict("email", f"a user with email {address!r} exists already") from None
+    if not write_or_undo(session, lambda: session.add(user)):
+        raise Conflict("email", f"a user with email {address!r} exists already")
     return UserOut.model_validate(user)
 
 

@@ -1,12 +1,11 @@
 """Companies (accounts): keeping them, and finding the one a contact belongs to."""
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy import insert as sa_insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from funnelwise.contacts.models import Company
@@ -17,6 +16,7 @@ from funnelwise.contacts.property_definitions import load_coercer
 from funnelwise.contacts.schemas import CompanyIn, CompanyOut, Page
 from funnelwise.context import Context
 from funnelwise.db.dialect import insert, one_of
+from funnelwise.db.savepoints import write_or_undo
 from funnelwise.errors import Conflict, FieldError, InvalidInput, NotFound
 
 SIZE_BANDS = ("1-10", "11-50", "51-200", "201-500", "501-1000", "1001-5000", "5001+")
@@ -40,8 +40,7 @@ def create_company(session: Session, ctx: Context, data: CompanyIn) -> CompanyOu
     fields = _clean(session, ctx, data, creating=True)
     now = ctx.clock.now()
     company = Company(**fields, created_at=now, updated_at=now)
-    session.add(company)
-    _flush_or_conflict(session, fields.get("domain"))
+    _write_or_conflict(session, lambda: session.add(company), fields.get("domain"))
     return CompanyOut.model_validate(company)
 
 
@@ -53,13 +52,16 @@ def update_company(session: Session, ctx: Context, company_id: int, data: Compan
     company = _load(session, company_id)
     fields = _clean(session, ctx, data, creating=False)
     properties = fields.pop("properties", None)
-    for name, value in fields.items():
-        setattr(company, name, value)
-    if properties:
-        merged = {**company.properties, **properties}
-        company.properties = {k: v for k, v in merged.items() if v is not None}
-    company.updated_at = ctx.clock.now()
-    _flush_or_conflict(session, fields.get("domain"))
+
+    def write() -> None:
+        for name, value in fields.items():
+            setattr(company, name, value)
+        if properties:
+            merged = {**company.properties, **properties}
+            company.properties = {k: v for k, v in merged.items() if v is not None}
+        company.updated_at = ctx.clock.now()
+
+    _write_or_conflict(session, write, fields.get("domain"))
     return CompanyOut.model_validate(company)
 
 
@@ -190,15 +192,12 @@ def _clean_field(name: str, value: Any) -> Any:
     return value
 
 
-def _flush_or_conflict(session: Session, domain: str | None) -> None:
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
+def _write_or_conflict(session: Session, write: Callable[[], None], domain: str | None) -> None:
+    if not write_or_undo(session, write):
         existing = session.scalar(select(Company.id).where(Company.domain == domain)) if domain else None
         if existing is not None:
-            raise Conflict("domain", f"{domain!r} belongs to company {existing} already", existing) from None
-        raise InvalidInput.single("owner_id", "no such user") from None
+            raise Conflict("domain", f"{domain!r} belongs to company {existing} already", existing)
+        raise InvalidInput.single("owner_id", "no such user")
 
 
 def _load(session: Session, company_id: int) -> Company:

@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from funnelwise.auth.models import User
@@ -20,6 +19,7 @@ from funnelwise.contacts.properties import ObjectType, PropertyType
 from funnelwise.contacts.property_definitions import load_coercer
 from funnelwise.contacts.schemas import ContactIn, ContactOut, Page
 from funnelwise.context import Context
+from funnelwise.db.savepoints import write_or_undo
 from funnelwise.errors import Conflict, FieldError, InvalidInput, NotFound
 
 
@@ -52,8 +52,7 @@ def create_contact(session: Session, ctx: Context, data: ContactIn) -> ContactOu
     now = ctx.clock.now()
     properties = {k: v for k, v in draft.properties.items() if v is not None}
     contact = Contact(**fields, properties=properties, created_at=now, updated_at=now)
-    session.add(contact)
-    _flush_or_conflict(session, fields)
+    _write_or_conflict(session, lambda: session.add(contact), fields)
     return ContactOut.model_validate(contact)
 
 
@@ -74,13 +73,16 @@ def update_contact(session: Session, ctx: Context, contact_id: int, data: Contac
                 raise Conflict(field, f"{value!r} belongs to contact {existing} already", existing)
     if "email" in fields and contact.company_id is None and "company_id" not in fields:
         fields["company_id"] = auto_company_id(session, ctx, fields["email"])
-    for name, value in fields.items():
-        setattr(contact, name, value)
-    if draft.properties:
-        merged = {**contact.properties, **draft.properties}
-        contact.properties = {k: v for k, v in merged.items() if v is not None}
-    contact.updated_at = ctx.clock.now()
-    _flush_or_conflict(session, fields)
+
+    def write() -> None:
+        for name, value in fields.items():
+            setattr(contact, name, value)
+        if draft.properties:
+            merged = {**contact.properties, **draft.properties}
+            contact.properties = {k: v for k, v in merged.items() if v is not None}
+        contact.updated_at = ctx.clock.now()
+
+    _write_or_conflict(session, write, fields)
     return ContactOut.model_validate(contact)
 
 
@@ -158,18 +160,13 @@ def _clean(session: Session, ctx: Context, raw: dict[str, Any]) -> ContactDraft:
     return draft
 
 
-def _flush_or_conflict(session: Session, fields: dict[str, Any]) -> None:
-    """Flushes; a unique key taken meanwhile by a concurrent write becomes a Conflict."""
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
+def _write_or_conflict(session: Session, write: Callable[[], None], fields: dict[str, Any]) -> None:
+    """Writes; a unique key taken meanwhile by a concurrent write becomes a Conflict."""
+    if not write_or_undo(session, write):
         for field in KEY_FIELDS:
             if fields.get(field) and (existing := find_by_key(session, field, fields[field])) is not None:
-                raise Conflict(
-                    field, f"{fields[field]!r} belongs to contact {existing} already", existing
-                ) from None
-        raise
+                raise Conflict(field, f"{fields[field]!r} belongs to contact {existing} already", existing)
+        raise Conflict("contact", "a concurrent write changed this contact; retry")
 
 
 def filtered_query(session: Session, ctx: Context, filters: ContactFilter) -> Select[tuple[Contact]]:
