@@ -4,6 +4,7 @@ import os
 import secrets
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -27,6 +28,14 @@ class Settings(BaseSettings):
     auto_create_companies: bool = True
     host: str = "127.0.0.1"
     port: int = 8000
+    # Where people reach this server: links in emails and form embeds are built on it.
+    public_url: str = "http://127.0.0.1:8000"
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = Field(default=None, repr=False)
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    mail_from: str = "Funnelwise <no-reply@localhost>"
 
     @field_validator("timezone")
     @classmethod

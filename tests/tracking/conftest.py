@@ -1,0 +1,34 @@
+"""Fixtures for tracking tests: a source's write key, and a client that speaks the tracking API."""
+
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from funnelwise.context import Context
+from funnelwise.tracking.sources import create_source
+
+
+@pytest.fixture
+def write_key(sessions: sessionmaker[Session], ctx: Context) -> str:
+    """The write key of a fresh 'website' source."""
+    with sessions.begin() as session:
+        return create_source(session, ctx, "website").write_key
+
+
+@pytest.fixture
+def tracking(live_server: str, write_key: str) -> Iterator[httpx.Client]:
+    """An HTTP client authenticated as the source, the way Segment's libraries are (Basic auth)."""
+    with httpx.Client(base_url=live_server, auth=(write_key, ""), timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def send(tracking: httpx.Client) -> Callable[..., httpx.Response]:
+    """Posts one batch of messages to /v1/batch and returns the response."""
+
+    def post(*messages: dict) -> httpx.Response:
+        return tracking.post("/v1/batch", json={"batch": list(messages)})
+
+    return post
