@@ -15,7 +15,7 @@ class JobLevel(StrEnum):
 # (both pairs land on the same level anyway, but "Head of Sales Manager" must be head).
 _KOREAN = (
     (JobLevel.EXECUTIVE, ("대표", "회장", "부사장", "사장", "전무", "상무", "이사", "CEO")),
-    (JobLevel.HEAD, ("본부장", "실장", "부장", "팀장", "센터장", "그룹장", "국장")),
+    (JobLevel.HEAD, ("본부장", "실장", "부장", "팀장", "센터장", "그룹장", "국장", "소장", "지점장")),
     (JobLevel.MANAGER, ("차장", "과장", "매니저", "파트장")),
     (JobLevel.STAFF, ("대리", "주임", "사원", "연구원", "인턴", "담당")),
 )
@@ -23,10 +23,10 @@ _ENGLISH = (
     (
         JobLevel.EXECUTIVE,
         r"\b(?:c[etfomipsrd]o|chief|president|vp|svp|evp|vice[- ]president|founder|co-?founder|"
-        r"owner|managing director|partner|chair(?:man|woman|person)?)\b",
+        r"(?<!product )owner|managing director|partner|chair(?:man|woman|person)?)\b",
     ),
     (JobLevel.HEAD, r"\b(?:head|director|general manager|gm)\b"),
-    (JobLevel.MANAGER, r"\b(?:manager|lead|supervisor|team leader)\b"),
+    (JobLevel.MANAGER, r"\b(?:manager|lead|supervisor|team leader|product owner)\b"),
 )
 _ENGLISH_COMPILED = tuple((level, re.compile(pattern, re.IGNORECASE)) for level, pattern in _ENGLISH)
 
