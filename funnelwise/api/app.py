@@ -8,6 +8,7 @@ from funnelwise import __version__
 from funnelwise.api.deps import SessionDep
 from funnelwise.api.errors import install_error_handlers
 from funnelwise.clock import Clock, SystemClock
+from funnelwise.commerce.http import router as commerce_router
 from funnelwise.config import Settings
 from funnelwise.contacts.http import router as contacts_router
 from funnelwise.context import Context
@@ -37,11 +38,12 @@ def create_app(
     app.add_middleware(
         CORSMiddleware,
         allow_origins=["*"],
-        allow_methods=["GET", "POST", "PATCH", "DELETE"],
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
         allow_headers=["Authorization", "Content-Type", "Content-Encoding"],
     )
     app.include_router(contacts_router, prefix="/api/v1")
     app.include_router(tracking_router, prefix="/api/v1")
+    app.include_router(commerce_router, prefix="/api/v1")
     app.include_router(tracking_public_router)
 
     @app.get("/healthz", tags=["health"])

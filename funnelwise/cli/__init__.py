@@ -2,13 +2,15 @@
 
 import typer
 
-from funnelwise.cli import access, data, server, tracking
+from funnelwise.cli import access, commerce, data, forms, server, tracking
 
 app = typer.Typer(help="Funnelwise: self-hosted marketing automation.", no_args_is_help=True)
 server.register(app)
 access.register(app)
 data.register(app)
+commerce.register(app)
 tracking.register(app)
+forms.register(app)
 
 
 def main() -> None:

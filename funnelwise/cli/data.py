@@ -1,25 +1,16 @@
 """`funnelwise import …`, `funnelwise export …` and `funnelwise property …`."""
 
-import csv
 import sys
 from pathlib import Path
-from typing import IO, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 
+from funnelwise.cli.reports import ErrorReport, ProgressTask
 from funnelwise.cli.runtime import console, fail, fail_on, runtime
 from funnelwise.contacts.bulk import DedupeKey, UpdatePolicy
 from funnelwise.contacts.exporter import check_columns, export_rows
-from funnelwise.contacts.importer import ImportOptions, RowError, import_contacts
+from funnelwise.contacts.importer import ImportOptions, import_contacts
 from funnelwise.contacts.properties import ObjectType, PropertyType
 from funnelwise.contacts.property_definitions import create_definition, list_definitions
 from funnelwise.contacts.schemas import EnumOptionIn, PropertyDefinitionIn
@@ -35,28 +26,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(importing, name="import")
     app.add_typer(exporting, name="export")
     app.add_typer(prop, name="property")
-
-
-class _ErrorReport:
-    """Writes bad rows, with their line numbers and reasons, to a CSV opened on the first one."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.count = 0
-        self._file: IO[str] | None = None
-        self._writer: Any = None
-
-    def add(self, error: RowError) -> None:
-        if self._file is None:
-            self._file = self.path.open("w", newline="", encoding="utf-8-sig")
-            self._writer = csv.writer(self._file)
-            self._writer.writerow(["line", "reason", *error.headers])
-        self._writer.writerow([error.line, error.reason, *error.cells])
-        self.count += 1
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
 
 
 @importing.command("contacts")
@@ -81,9 +50,9 @@ def import_contacts_command(
             fail(f"--map takes 'Column header=field', got {item!r}")
         explicit[header] = target
     run = runtime()
-    report = _ErrorReport(errors or file.with_name(file.name + ".errors.csv"))
+    report = ErrorReport(errors or file.with_name(file.name + ".errors.csv"))
     options = ImportOptions(key=key, policy=policy, mapping=explicit, encoding=encoding)
-    with _ProgressTask(file.stat().st_size) as (progress, task), file.open("rb") as stream:
+    with ProgressTask(file.stat().st_size) as (progress, task), file.open("rb") as stream:
         try:
             summary = import_contacts(
                 run.sessions,
@@ -174,25 +143,3 @@ def property_list(object_type: ObjectType = typer.Argument(..., help="contact or
         for item in list_definitions(session, object_type):
             options = ", ".join(o.value for o in item.options)
             typer.echo(f"{item.name}\t{item.type}\t{item.label}\t{options}")
-
-
-class _ProgressTask:
-    """A progress bar over the bytes of the file, on standard error."""
-
-    def __init__(self, total: int) -> None:
-        self.progress = Progress(
-            TextColumn("importing"),
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-            console=console,
-        )
-        self.total = total
-
-    def __enter__(self) -> tuple[Progress, int]:
-        self.progress.start()
-        return self.progress, self.progress.add_task("import", total=self.total)
-
-    def __exit__(self, *_exc: object) -> None:
-        self.progress.stop()

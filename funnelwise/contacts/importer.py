@@ -1,11 +1,8 @@
 """Importing contacts from CSV files of any size: streamed, in batches, bad rows reported."""
 
-import codecs
-import csv
-import io
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,10 +13,10 @@ from funnelwise.contacts.fields import ContactDraft
 from funnelwise.contacts.names import split_full_name
 from funnelwise.contacts.service import check_references, make_cleaner
 from funnelwise.context import Context
+from funnelwise.csvfile import RowError, open_csv
 from funnelwise.errors import FieldError, InvalidInput
 
 BATCH_ROWS = 2_000
-_SNIFF_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -28,18 +25,6 @@ class ImportOptions:
     policy: UpdatePolicy = UpdatePolicy.OVERWRITE
     mapping: Mapping[str, str] = field(default_factory=dict)
     encoding: str | None = None
-
-
-@dataclass(frozen=True)
-class RowError:
-    line: int
-    errors: list[FieldError]
-    cells: list[str]
-    headers: Sequence[str] = ()
-
-    @property
-    def reason(self) -> str:
-        return "; ".join(f"{e.field}: {e.message}" for e in self.errors)
 
 
 @dataclass
@@ -51,26 +36,6 @@ class ImportSummary:
     failed: int = 0
     columns: dict[str, str | None] = field(default_factory=dict)
     ignored_columns: list[str] = field(default_factory=list)
-
-
-class _CountingReader(io.RawIOBase):
-    """Passes bytes through and counts them, so progress can be told in bytes of the file."""
-
-    def __init__(self, stream: IO[bytes], prefix: bytes) -> None:
-        self.stream = stream
-        self.pending = prefix
-        self.count = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.pending or self.stream.read(len(buffer))
-        self.pending = self.pending[len(buffer) :]
-        data = data[: len(buffer)]
-        buffer[: len(data)] = data
-        self.count += len(data)
-        return len(data)
 
 
 def import_contacts(
@@ -87,14 +52,8 @@ def import_contacts(
     Each batch commits on its own, so memory stays flat and an interrupted import keeps what
     it stored; running the same file again changes nothing.
     """
-    head = stream.read(_SNIFF_BYTES)
-    encoding = _chosen_encoding(options.encoding, head)
-    counter = _CountingReader(stream, head)
-    text = io.TextIOWrapper(io.BufferedReader(counter), encoding=encoding, newline="")
-    reader = csv.reader(text, dialect=_dialect(head))
-    headers = next(_decoded(reader, encoding), None)
-    if not headers:
-        raise InvalidInput.single("file", "the file is empty; expected a header row first")
+    csv_file = open_csv(stream, options.encoding)
+    headers = csv_file.headers
     with sessions() as session:
         cleaner = make_cleaner(session, ctx)
         owners = user_ids_by_email(session)
@@ -106,7 +65,7 @@ def import_contacts(
     summary = ImportSummary(
         columns=dict(zip(headers, columns.targets, strict=True)), ignored_columns=columns.ignored
     )
-    for batch in _batches(reader, columns, encoding):
+    for batch in _batches(csv_file.rows, columns):
         drafts: list[tuple[int, list[str], ContactDraft]] = []
         failures: list[RowError] = []
         for line, cells, raw in batch:
@@ -122,7 +81,7 @@ def import_contacts(
             on_error(failure)
         summary.failed += len(failures)
         if on_progress:
-            on_progress(counter.count)
+            on_progress(csv_file.bytes_read())
     return summary
 
 
@@ -163,17 +122,14 @@ def _resolve_owner(draft: ContactDraft, owners: Mapping[str, int], errors: list[
 
 
 def _batches(
-    reader: Any, columns: ColumnMap, encoding: str
+    rows: Iterator[tuple[int, list[str]]], columns: ColumnMap
 ) -> Iterator[list[tuple[int, list[str], dict[str, object]]]]:
     batch: list[tuple[int, list[str], dict[str, object]]] = []
-    line = reader.line_num + 1
-    for cells in _decoded(reader, encoding):
-        if any(cell.strip() for cell in cells):
-            raw = columns.row(cells)
-            if FULL_NAME in raw:
-                _split_name(raw)
-            batch.append((line, cells, raw))
-        line = reader.line_num + 1
+    for line, cells in rows:
+        raw = columns.row(cells)
+        if FULL_NAME in raw:
+            _split_name(raw)
+        batch.append((line, cells, raw))
         if len(batch) >= BATCH_ROWS:
             yield batch
             batch = []
@@ -188,44 +144,3 @@ def _split_name(raw: dict[str, object]) -> None:
         raw["first_name"] = first
     if not raw.get("last_name") and last:
         raw["last_name"] = last
-
-
-def _decoded(reader: Any, encoding: str) -> Iterator[list[str]]:
-    """The rows of the file; bytes that are not text in `encoding` stop the import, saying so."""
-    try:
-        yield from reader
-    except UnicodeDecodeError as exc:
-        raise InvalidInput.single(
-            "file",
-            f"the file is not {encoding} text ({exc.reason}); name its encoding, such as cp949 or "
-            "utf-8 (rows before this point may have been stored; importing the file again is safe)",
-        ) from None
-
-
-def _chosen_encoding(explicit: str | None, head: bytes) -> str:
-    """The encoding asked for, else the detected one; a UTF-8 file's byte-order mark is skipped."""
-    if not explicit:
-        return _encoding(head)
-    try:
-        name = codecs.lookup(explicit).name
-    except LookupError:
-        raise InvalidInput.single("encoding", f"unknown encoding {explicit!r}; try utf-8 or cp949") from None
-    return "utf-8-sig" if name == "utf-8" and head.startswith(codecs.BOM_UTF8) else explicit
-
-
-def _encoding(head: bytes) -> str:
-    """UTF-8 (with or without a BOM), else CP949, which Korean Excel writes."""
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-    except UnicodeDecodeError:
-        return "cp949"
-    return "utf-8"
-
-
-def _dialect(head: bytes) -> type[csv.Dialect]:
-    first_line = head.split(b"\n", 1)[0]
-    if first_line.count(b"\t") > first_line.count(b","):
-        return csv.excel_tab
-    return csv.excel

@@ -46,9 +46,11 @@ def touch_from(context: dict[str, Any], properties: dict[str, Any], at: datetime
     referrer = _text(properties.get("referrer")) or _text(page.get("referrer"))
     campaign = context.get("campaign") if isinstance(context.get("campaign"), dict) else {}
     utm = {key: _text(campaign.get(key)) for key in UTM_KEYS}
-    query = parse_qs(urlsplit(url).query) if url else {}
+    query = _query(url) if url else {}
     for key in UTM_KEYS:
         utm[key] = utm[key] or _first(query, f"utm_{key}")
+    if not (url or referrer or any(utm.values())):
+        return None  # a server-side page call that says nothing about where the visitor came from
     if referrer and url and _host(referrer) == _host(url) and not any(utm.values()):
         return None
     click_ids = [key for key in _PAID_CLICK_IDS if _first(query, key)]
@@ -126,6 +128,13 @@ _SOURCE_HOSTS = {
     "google": "google.com", "bing": "bing.com", "facebook": "facebook.com", "instagram": "instagram.com",
     "youtube": "youtube.com", "band": "band.us",
 }  # fmt: skip
+
+
+def _query(url: str) -> dict[str, list[str]]:
+    try:
+        return parse_qs(urlsplit(url).query)
+    except ValueError:  # a malformed URL, such as an unclosed IPv6 bracket
+        return {}
 
 
 def _first(query: dict[str, list[str]], key: str) -> str | None:

@@ -1,10 +1,11 @@
 """Identity resolution: anonymous visitors, the contacts user ids name, and joining the two."""
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import literal, select, text, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -12,11 +13,12 @@ from funnelwise.commerce.models import Order
 from funnelwise.contacts.companies import company_ids_by_name
 from funnelwise.contacts.fields import ContactCleaner, ContactDraft
 from funnelwise.contacts.identity import find_by_key
+from funnelwise.contacts.merge import merge_contacts
 from funnelwise.contacts.models import Contact, ContactIdentity
 from funnelwise.contacts.names import split_full_name
 from funnelwise.contacts.service import auto_company_id
 from funnelwise.context import Context
-from funnelwise.db.dialect import insert, one_of
+from funnelwise.db.dialect import dialect_name, insert, one_of
 from funnelwise.errors import FieldError
 from funnelwise.tracking.attribution import earlier, later
 from funnelwise.tracking.models import AnonymousProfile, Event
@@ -39,38 +41,34 @@ class Profiles:
     def lock(cls, session: Session, ctx: Context, anonymous_ids: Iterable[str]) -> "Profiles":
         """Creates the missing profiles and locks all of them, in one global order.
 
-        Locking (FOR UPDATE on PostgreSQL) makes a concurrent join of the same visitor wait, so an
-        event is never stored anonymous after its visitor joined a contact.
+        One upsert per batch, in anonymous-id order: its DO UPDATE locks each row (inserted or
+        found) as it goes, so a concurrent join of the same visitor waits and an event is never
+        stored anonymous after its visitor joined a contact; the shared order rules out deadlocks
+        between batches. It returns the contact each visitor has joined as of the lock.
         """
         wanted = sorted(set(anonymous_ids))
         if not wanted:
             return cls({})
         now = ctx.clock.now()
-        found = _locked_profiles(session, wanted)
-        missing = [a for a in wanted if a not in found]
-        if missing:
-            rows = [{"anonymous_id": a, "created_at": now, "last_seen_at": now} for a in missing]
-            statement = insert(session, AnonymousProfile.__table__).on_conflict_do_nothing(
-                index_elements=["anonymous_id"]
-            )
-            session.execute(statement, rows)
-            found |= _locked_profiles(session, missing)
-        session.execute(
-            update(AnonymousProfile)
-            .where(one_of(session, AnonymousProfile.anonymous_id, wanted))
-            .values(last_seen_at=now)
-        )
-        return cls(found)
+        if dialect_name(session) == "postgresql":
+            found = session.execute(_POSTGRES_LOCK, {"ids": json.dumps(wanted), "now": now})
+            return cls(dict(found.all()))
+        table = AnonymousProfile.__table__
+        statement = insert(session, table)
+        statement = statement.on_conflict_do_update(
+            index_elements=["anonymous_id"], set_={"last_seen_at": statement.excluded.last_seen_at}
+        ).returning(table.c.anonymous_id, table.c.contact_id)
+        rows = [{"anonymous_id": a, "created_at": now, "last_seen_at": now} for a in wanted]
+        return cls(dict(session.execute(statement, rows).all()))
 
 
-def _locked_profiles(session: Session, anonymous_ids: list[str]) -> dict[str, int | None]:
-    query = (
-        select(AnonymousProfile.anonymous_id, AnonymousProfile.contact_id)
-        .where(one_of(session, AnonymousProfile.anonymous_id, anonymous_ids))
-        .order_by(AnonymousProfile.anonymous_id)
-        .with_for_update()
-    )
-    return dict(session.execute(query).all())
+# The same upsert from one JSON array: one statement text for any number of visitors.
+_POSTGRES_LOCK = text(
+    "INSERT INTO anonymous_profiles (anonymous_id, created_at, last_seen_at) "
+    "SELECT a, :now, :now FROM jsonb_array_elements_text(CAST(:ids AS jsonb)) AS a ORDER BY a "
+    "ON CONFLICT (anonymous_id) DO UPDATE SET last_seen_at = excluded.last_seen_at "
+    "RETURNING anonymous_id, contact_id"
+)
 
 
 def contacts_of_users(session: Session, user_ids: Iterable[str]) -> dict[str, int]:
@@ -78,14 +76,15 @@ def contacts_of_users(session: Session, user_ids: Iterable[str]) -> dict[str, in
     wanted = sorted(set(user_ids))
     if not wanted:
         return {}
-    own = session.execute(select(Contact.user_id, Contact.id).where(one_of(session, Contact.user_id, wanted)))
-    found: dict[str, int] = {user_id: contact_id for user_id, contact_id in own if user_id is not None}
-    merged = session.execute(
-        select(ContactIdentity.value, ContactIdentity.contact_id).where(
-            ContactIdentity.kind == "user_id", one_of(session, ContactIdentity.value, wanted)
-        )
+    own = select(Contact.user_id, Contact.id, literal(0).label("merged")).where(
+        one_of(session, Contact.user_id, wanted)
     )
-    for user_id, contact_id in merged:
+    merged = select(ContactIdentity.value, ContactIdentity.contact_id, literal(1)).where(
+        ContactIdentity.kind == "user_id", one_of(session, ContactIdentity.value, wanted)
+    )
+    found: dict[str, int] = {}
+    # A contact's own user id wins over one merged into another contact.
+    for user_id, contact_id, _ in session.execute(union_all(own, merged).order_by(text("merged"))):
         found.setdefault(user_id, contact_id)
     return found
 
@@ -97,9 +96,12 @@ def create_user_contacts(session: Session, ctx: Context, user_ids: Iterable[str]
         return {}
     now = ctx.clock.now()
     rows = [{"user_id": u, "properties": {}, "created_at": now, "updated_at": now} for u in wanted]
-    statement = insert(session, Contact.__table__).on_conflict_do_nothing(index_elements=["user_id"])
-    session.execute(statement, rows)
-    return contacts_of_users(session, wanted)
+    table = Contact.__table__
+    statement = insert(session, table).on_conflict_do_nothing(index_elements=["user_id"])
+    created = dict(session.execute(statement.returning(table.c.user_id, table.c.id), rows).all())
+    if len(created) < len(wanted):
+        created |= contacts_of_users(session, [u for u in wanted if u not in created])
+    return created
 
 
 def traits_input(traits: Mapping[str, Any], property_names: Iterable[str]) -> dict[str, Any]:
@@ -130,11 +132,19 @@ def identify_contact(
     user_id: str | None,
     traits: Mapping[str, Any],
     warnings: list[FieldError],
+    *,
+    merged: dict[int, int] | None = None,
+    contact_id: int | None = None,
 ) -> int | None:
     """The contact an identify call names, created or updated from its traits.
 
-    A user id wins; otherwise the email or phone finds the person. A known email or phone that
-    belongs to another person is left where it is, with a warning, rather than moved.
+    `contact_id` is the user id's contact when the caller knows it already (saves a lookup).
+
+    A user id wins; otherwise the email or phone finds the person. When the user id's contact
+    has no email (or phone) yet and the given one belongs to a contact nobody has identified
+    (an imported lead, a form submit), both are the same person: that contact is merged into
+    the user's, and `merged` learns gone id -> kept id. A key that belongs to another user's
+    contact is left where it is, with a warning, rather than moved.
     """
     raw = traits_input(traits, cleaner.coercer.specs)
     full_name = raw.pop("_full_name", None)
@@ -142,15 +152,18 @@ def identify_contact(
     warnings.extend(FieldError(f"traits.{e.field}", e.message) for e in errors)
     if full_name and not draft.fields.get("first_name") and not draft.fields.get("last_name"):
         _set_name(draft, full_name)
-    contact = _contact_of_user(session, user_id) if user_id else None
-    contact = _claim_by_keys(session, contact, user_id, draft, warnings)
+    if contact_id is not None:
+        contact = session.get(Contact, contact_id)
+    else:
+        contact = _contact_of_user(session, user_id) if user_id else None
+    contact = _claim_by_keys(session, ctx, contact, user_id, draft, warnings, merged)
     if contact is None:
         if user_id is None and not (draft.fields.get("email") or draft.fields.get("phone")):
             return None
         contact = _create(session, ctx, user_id, draft)
     else:
         _apply(contact, user_id, draft, ctx)
-    if contact.company_id is None:
+    if contact.company_id is None and (contact.email or draft.company_name):
         contact.company_id = _company_for(session, ctx, contact.email, draft.company_name)
     session.flush()
     return contact.id
@@ -160,31 +173,30 @@ def join(session: Session, profiles: Profiles, anonymous_id: str, contact_id: in
     """Joins a visitor's anonymous history to a contact; False when it was joined already."""
     if profiles.contact_of.get(anonymous_id) is not None:
         return False
-    session.execute(
+    touches = session.execute(
         update(AnonymousProfile)
         .where(AnonymousProfile.anonymous_id == anonymous_id, AnonymousProfile.contact_id.is_(None))
         .values(contact_id=contact_id)
-    )
+        .returning(AnonymousProfile.first_touch, AnonymousProfile.last_touch),
+        execution_options={"synchronize_session": False},
+    ).one_or_none()
     session.execute(
         update(Event)
         .where(Event.anonymous_id == anonymous_id, Event.contact_id.is_(None))
-        .values(contact_id=contact_id)
+        .values(contact_id=contact_id),
+        execution_options={"synchronize_session": False},
     )
     session.execute(
         update(Order)
         .where(Order.anonymous_id == anonymous_id, Order.contact_id.is_(None))
-        .values(contact_id=contact_id)
+        .values(contact_id=contact_id),
+        execution_options={"synchronize_session": False},
     )
-    first, last = session.execute(
-        select(AnonymousProfile.first_touch, AnonymousProfile.last_touch).where(
-            AnonymousProfile.anonymous_id == anonymous_id
-        )
-    ).one()
-    if first or last:
+    if touches is not None and (touches.first_touch or touches.last_touch):
         contact = session.get(Contact, contact_id)
         if contact is not None:
-            contact.first_touch = earlier(contact.first_touch, first)
-            contact.last_touch = later(contact.last_touch, last)
+            contact.first_touch = earlier(contact.first_touch, touches.first_touch)
+            contact.last_touch = later(contact.last_touch, touches.last_touch)
     profiles.contact_of[anonymous_id] = contact_id
     return True
 
@@ -196,19 +208,29 @@ def _contact_of_user(session: Session, user_id: str) -> Contact | None:
 
 def _claim_by_keys(
     session: Session,
+    ctx: Context,
     contact: Contact | None,
     user_id: str | None,
     draft: ContactDraft,
     warnings: list[FieldError],
+    merged: dict[int, int] | None,
 ) -> Contact | None:
     for key in ("email", "phone"):
         value = draft.fields.get(key)
-        holder_id = find_by_key(session, key, value) if value else None
+        if not value or (contact is not None and getattr(contact, key) == value):
+            continue
+        holder_id = find_by_key(session, key, value)
         if holder_id is None or (contact is not None and holder_id == contact.id):
             continue
         holder = session.get(Contact, holder_id)
-        if contact is None and holder is not None and (user_id is None or holder.user_id in (None, user_id)):
+        assert holder is not None
+        if contact is None and (user_id is None or holder.user_id in (None, user_id)):
             contact = holder
+            continue
+        if contact is not None and holder.user_id is None and getattr(contact, key) is None:
+            merge_contacts(session, ctx, contact.id, holder.id)
+            if merged is not None:
+                merged[holder.id] = contact.id
             continue
         draft.fields.pop(key)
         warnings.append(FieldError(f"traits.{key}", f"{value!r} belongs to contact {holder_id}; left there"))

@@ -1,9 +1,10 @@
 """Segment-spec messages: checking one raw message and reading it into a `Message`."""
 
 import json
+import re
 import uuid
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,6 +14,11 @@ from funnelwise.errors import FieldError
 MAX_MESSAGE_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
 MAX_ID_LENGTH = 255
+# Deeper documents are refused: nothing real nests this deep, and the JSON encoders and
+# PostgreSQL's parser recurse once per level.
+MAX_DEPTH = 64
+# A NUL escape that is not itself an escaped backslash followed by "u0000".
+_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 
 class MessageType(StrEnum):
@@ -47,9 +53,9 @@ class Message:
     traits: dict[str, Any]
     context: dict[str, Any]
     occurred_at: datetime
+    received_at: datetime
     group_id: str | None = None
     previous_id: str | None = None
-    warnings: list[FieldError] = field(default_factory=list)
 
 
 class Rejected(Exception):
@@ -71,11 +77,7 @@ def read_message(
     """The message `raw` holds, or `Rejected` saying what is wrong with it."""
     if not isinstance(raw, dict):
         raise Rejected("message", "expected a JSON object")
-    encoded = json.dumps(raw, separators=(",", ":"), default=str)
-    if len(encoded.encode()) > MAX_MESSAGE_BYTES:
-        raise Rejected("message", f"larger than {MAX_MESSAGE_BYTES // 1024} KB")
-    if "\\u0000" in encoded:
-        raise Rejected("message", "contains a NUL character (\\u0000), which cannot be stored")
+    _check_storable(raw)
     kind = _type(raw, forced_type)
     user_id = _identifier(raw, "userId")
     anonymous_id = _identifier(raw, "anonymousId")
@@ -97,6 +99,7 @@ def read_message(
         traits=traits,
         context=context,
         occurred_at=_occurred_at(raw, received_at, tz, batch_sent_at),
+        received_at=received_at,
     )
     if kind is MessageType.PAGE or kind is MessageType.SCREEN:
         _page_properties(raw, message)
@@ -114,16 +117,49 @@ def read_message(
 
 
 def parse_time(value: Any, field_name: str, tz: ZoneInfo) -> datetime:
-    """An ISO 8601 time; one without an offset is read in `tz`."""
+    """An ISO 8601 time in UTC; one without an offset is read in `tz`."""
+    expected = f"expected an ISO 8601 time such as '2026-03-01T09:30:00Z', got {value!r}"
     if not isinstance(value, str):
-        raise Rejected(field_name, f"expected an ISO 8601 time such as '2026-03-01T09:30:00Z', got {value!r}")
+        raise Rejected(field_name, expected)
     try:
         moment = datetime.fromisoformat(value.strip())
+        return (moment if moment.tzinfo else moment.replace(tzinfo=tz)).astimezone(UTC)
     except ValueError:
-        raise Rejected(
-            field_name, f"expected an ISO 8601 time such as '2026-03-01T09:30:00Z', got {value!r}"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+        raise Rejected(field_name, expected) from None
+    except OverflowError:
+        raise Rejected(field_name, f"{value!r} is out of range") from None
+
+
+def _check_storable(raw: dict[str, Any]) -> None:
+    """Refuses what neither database can store: oversized, NaN, NUL, lone surrogates, deep nesting."""
+    try:
+        encoded = json.dumps(raw, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        raise Rejected("message", "contains NaN or Infinity, which JSON cannot hold") from None
+    except RecursionError:
+        raise Rejected("message", f"nested deeper than {MAX_DEPTH} levels") from None
+    try:
+        size = len(encoded.encode())
+    except UnicodeEncodeError:
+        raise Rejected("message", "contains an unpaired UTF-16 surrogate, which is not text") from None
+    if size > MAX_MESSAGE_BYTES:
+        raise Rejected("message", f"larger than {MAX_MESSAGE_BYTES // 1024} KB ({size:,} bytes)")
+    if _NUL.search(encoded):
+        raise Rejected("message", "contains a NUL character (\\u0000), which cannot be stored")
+    # Only a document with that many brackets can be that deep, so most skip the walk.
+    if encoded.count("{") + encoded.count("[") > MAX_DEPTH and _depth(raw) > MAX_DEPTH:
+        raise Rejected("message", f"nested deeper than {MAX_DEPTH} levels")
+
+
+def _depth(value: Any) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def _type(raw: dict[str, Any], forced: MessageType | None) -> MessageType:
@@ -181,7 +217,10 @@ def _occurred_at(
     occurred = parse_time(stamp, "timestamp", tz)
     sent_at = parse_time(raw["sentAt"], "sentAt", tz) if raw.get("sentAt") else batch_sent_at
     if sent_at is not None:
-        occurred += received_at - sent_at
+        try:
+            occurred += received_at - sent_at
+        except OverflowError:
+            raise Rejected("timestamp", f"{stamp!r} corrected by sentAt is out of range") from None
     if occurred > received_at + timedelta(days=1):
         raise Rejected("timestamp", f"{stamp!r} lies in the future")
     return occurred

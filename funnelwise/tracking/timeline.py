@@ -14,6 +14,8 @@ from funnelwise.contacts.service import load_contact
 from funnelwise.errors import InvalidInput
 from funnelwise.tracking.models import Event
 
+MAX_ID = 2**63
+
 
 class EventOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -55,7 +57,10 @@ def _encode(event: Event) -> str:
 def _decode(cursor: str) -> tuple[datetime, int]:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        moment, _, last_id = text.rpartition("|")
-        return datetime.fromisoformat(moment), int(last_id)
+        moment_text, _, id_text = text.rpartition("|")
+        moment, last_id = datetime.fromisoformat(moment_text), int(id_text)
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidInput.single("cursor", "not a cursor this API handed out") from None
+        moment, last_id = None, 0
+    if moment is None or moment.tzinfo is None or not 0 < last_id < MAX_ID:
+        raise InvalidInput.single("cursor", "not a cursor this API handed out")
+    return moment, last_id

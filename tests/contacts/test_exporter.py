@@ -9,9 +9,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from funnelwise.contacts import exporter
 from funnelwise.contacts.exporter import DEFAULT_COLUMNS, check_columns, export_rows
-from funnelwise.contacts.importer import ImportOptions, RowError, import_contacts
+from funnelwise.contacts.importer import ImportOptions, import_contacts
 from funnelwise.contacts.service import ContactFilter
 from funnelwise.context import Context
+from funnelwise.csvfile import RowError
 from funnelwise.errors import FieldError, InvalidInput
 from tests.factories import make_company, make_contact, make_property
 

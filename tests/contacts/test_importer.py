@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from funnelwise.clock import SimulatedClock
 from funnelwise.contacts import importer
 from funnelwise.contacts.bulk import DedupeKey, UpdatePolicy
-from funnelwise.contacts.importer import ImportOptions, ImportSummary, RowError, import_contacts
+from funnelwise.contacts.importer import ImportOptions, ImportSummary, import_contacts
 from funnelwise.contacts.models import Company, Contact
 from funnelwise.context import Context
+from funnelwise.csvfile import RowError
 from funnelwise.errors import FieldError, InvalidInput
 from tests.factories import make_contact, make_property, make_user
 

@@ -11,7 +11,7 @@ from funnelwise.api.deps import ContextDep, IdPath, IdQuery, SessionDep, require
 from funnelwise.contacts.bulk import DedupeKey, UpdatePolicy, upsert_raw
 from funnelwise.contacts.exporter import check_columns, export_rows
 from funnelwise.contacts.http.schemas import ContactBatchIn, ContactBatchOut, ImportOut, MergeIn
-from funnelwise.contacts.importer import ImportOptions, RowError, import_contacts
+from funnelwise.contacts.importer import ImportOptions, import_contacts
 from funnelwise.contacts.merge import merge_contacts
 from funnelwise.contacts.schemas import ContactIn, ContactOut, Page
 from funnelwise.contacts.service import (
@@ -22,6 +22,7 @@ from funnelwise.contacts.service import (
     list_contacts,
     update_contact,
 )
+from funnelwise.csvfile import RowError
 from funnelwise.errors import InvalidInput
 
 router = APIRouter(prefix="/contacts", tags=["contacts"])

@@ -6,7 +6,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from funnelwise.api.deps import MAX_ID
 from funnelwise.contacts.bulk import DedupeKey, Outcome, RowResult, UpdatePolicy
-from funnelwise.contacts.importer import ImportSummary, RowError
+from funnelwise.contacts.importer import ImportSummary
+from funnelwise.csvfile import RowError
 
 MAX_BATCH = 1_000
 
