@@ -21,6 +21,7 @@ def serve(
         None, help="Address to listen on [default: FUNNELWISE_HOST or 127.0.0.1]"
     ),
     port: int | None = typer.Option(None, help="Port [default: FUNNELWISE_PORT or 8000]"),
+    access_log: bool = typer.Option(False, help="Log every request (costs throughput under load)"),
 ) -> None:
     """Run the API (with SQLite, the database file is created and migrated first)."""
     run = runtime()
@@ -28,7 +29,7 @@ def serve(
     host = host or run.settings.host
     port = port or run.settings.port
     console.print(f"Funnelwise on http://{host}:{port}  (database: {run.engine.url.render_as_string()})")
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=access_log)
 
 
 @db.command("upgrade")

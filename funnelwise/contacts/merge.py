@@ -58,7 +58,6 @@ def merge_contacts(session: Session, ctx: Context, keep_id: int, merge_id: int) 
         keep.id,
         CONTACTS_MERGED,
         {"merged_contact_id": gone.id, "overridden": overridden, "moved_events": moved_events},
-        message_id=f"merge-{gone.id}-into-{keep.id}",
     )
     session.flush()
     return ContactOut.model_validate(keep)

@@ -27,7 +27,17 @@ from funnelwise.errors import Conflict, InvalidInput, NotFound
 COMPANY_FIELDS = ("name", "domain", "industry", "size_band", "owner_id")
 _COMMON = {"id", "created_at", "updated_at", "properties"}
 _RESERVED = {
-    ObjectType.CONTACT: {*CONTACT_FIELDS, "company", "owner", *_COMMON},
+    # `name` and `title` too: tracking traits and form fields of those names fill built-in fields.
+    ObjectType.CONTACT: {
+        *CONTACT_FIELDS,
+        "company",
+        "owner",
+        "name",
+        "title",
+        "first_touch",
+        "last_touch",
+        *_COMMON,
+    },
     ObjectType.COMPANY: {*COMPANY_FIELDS, *_COMMON},
 }
 _CHOICE_TYPES = {PropertyType.ENUM, PropertyType.MULTI_ENUM}

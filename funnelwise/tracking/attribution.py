@@ -46,6 +46,8 @@ def touch_from(context: dict[str, Any], properties: dict[str, Any], at: datetime
     referrer = _text(properties.get("referrer")) or _text(page.get("referrer"))
     campaign = context.get("campaign") if isinstance(context.get("campaign"), dict) else {}
     utm = {key: _text(campaign.get(key)) for key in UTM_KEYS}
+    # The Segment spec and analytics.js name the campaign `name`; some senders say `campaign`.
+    utm["campaign"] = _text(campaign.get("name")) or utm["campaign"]
     query = _query(url) if url else {}
     for key in UTM_KEYS:
         utm[key] = utm[key] or _first(query, f"utm_{key}")

@@ -191,7 +191,10 @@ def _store(
     ]
     _save_touches(session, batch)
     inserted = _insert_events(session, rows)
-    record_commerce_events(session, ctx, [row for row in rows if row["message_id"] in inserted])
+    stored = [row for row in rows if row["message_id"] in inserted]
+    index_of = {message.message_id: index for index, message in fresh}
+    for warning in record_commerce_events(session, ctx, stored):
+        batch.warnings.append((index_of[warning.message_id], warning.error))
     return len(inserted), batch.warnings
 
 

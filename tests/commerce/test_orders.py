@@ -195,7 +195,14 @@ def test_a_bad_order_is_kept_in_the_log_but_makes_no_order(
 
     response = send(message, order_completed("GOOD-1", "good-1", revenue=500))
 
-    assert response.json() == {"success": True}
+    field, _, text = reason.partition(": ")
+    assert response.json() == {
+        "success": True,
+        "accepted": 2,
+        "duplicates": 0,
+        "rejected": [],
+        "warnings": [{"index": 0, "field": field, "message": text}],
+    }
     assert [o.order_id for o in orders(sessions)] == ["GOOD-1"]
     assert events_named(sessions, "Order Completed") == 2
     assert caplog.messages == [f"event bad-1 changed no order: {reason}"]
@@ -250,7 +257,10 @@ def test_a_refund_of_an_unknown_order_is_logged_and_changes_nothing(
 ) -> None:
     response = send({**order_completed("NOPE", "m-1"), "event": "Order Refunded"})
 
-    assert response.json() == {"success": True}
+    assert response.json()["success"] is True
+    assert response.json()["warnings"] == [
+        {"index": 0, "field": "properties.order_id", "message": "no order 'NOPE' has been completed"}
+    ]
     assert orders(sessions) == []
     assert events_named(sessions, "Order Refunded") == 1
     assert caplog.messages == [

@@ -114,7 +114,8 @@ def test_option_values_must_be_unique(session: Session, ctx: Context) -> None:
 
 
 @pytest.mark.parametrize(
-    ("object_type", "name"), [(CONTACT, "email"), (CONTACT, "company"), (COMPANY, "domain")]
+    ("object_type", "name"),
+    [(CONTACT, "email"), (CONTACT, "company"), (CONTACT, "title"), (CONTACT, "name"), (COMPANY, "domain")],
 )
 def test_a_built_in_field_name_cannot_be_a_property(
     session: Session, ctx: Context, object_type: ObjectType, name: str

@@ -81,7 +81,10 @@ def test_a_merged_away_contacts_timeline_is_the_kept_contacts(
 
     merged = pages(api, f"/api/v1/contacts/{old}/events")
     assert merged == pages(api, f"/api/v1/contacts/{kept}/events")
-    assert merged == [["m-3", f"merge-{old}-into-{kept}", "m-2", "m-1"]]
+    [[alias, merge, second, first]] = merged
+    assert (alias, second, first) == ("m-3", "m-2", "m-1")
+    with sessions() as session:
+        assert session.scalar(select(Event.name).where(Event.message_id == merge)) == "Contacts Merged"
 
 
 def test_a_cursor_that_the_api_did_not_hand_out_is_422(
