@@ -6,22 +6,22 @@ from typing import Any
 
 from psycopg import sql
 from psycopg.types.json import Jsonb
-from sqlalchemy import Column, MetaData, Table
+from sqlalchemy import Column, MetaData, Table, TableClause, column, table
 from sqlalchemy.orm import Session
 
 
 @contextmanager
-def staged(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> Iterator[Table]:
-    """A temporary table shaped like `table` (the columns the rows hold) and filled by COPY.
+def staged(session: Session, target: Table, rows: Sequence[dict[str, Any]]) -> Iterator[TableClause]:
+    """A temporary table shaped like `target` (the columns the rows hold) and filled by COPY.
 
     COPY streams rows without a statement per row or a statement as long as the batch; the
     temporary table lives in the session's transaction and is dropped on the way out.
     """
     names = list(rows[0])
     stage = Table(
-        f"staging_{table.name}",
+        f"staging_{target.name}",
         MetaData(),
-        *(Column(name, table.c[name].type) for name in names),
+        *(Column(name, target.c[name].type) for name in names),
         prefixes=["TEMPORARY"],
         postgresql_on_commit="DROP",
     )
@@ -34,7 +34,9 @@ def staged(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> It
     with driver.cursor() as cursor, cursor.copy(copy_sql) as copy:
         for row in rows:
             copy.write_row([_adapt(row[name]) for name in names])
-    yield stage
+    # Statements read it through a plain table clause: its cache key is its name and columns, so
+    # every batch reuses one compiled statement instead of caching a new one per Table object.
+    yield table(stage.name, *(column(name, target.c[name].type) for name in names))
     # Only on success: after an error the caller's savepoint rollback takes the table with it.
     stage.drop(connection)
 
