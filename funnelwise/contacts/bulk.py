@@ -1,6 +1,7 @@
 """Upserting many contacts at once, inside the database: the path of imports and bulk API calls."""
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -46,6 +47,12 @@ class Outcome(StrEnum):
     UPDATED = "updated"
     UNCHANGED = "unchanged"
     FAILED = "failed"
+
+
+def counts_by_outcome(outcomes: Iterable[Outcome]) -> dict[str, int]:
+    """How many of each outcome, keyed by its name: the totals a batch answer opens with."""
+    counted = Counter(outcomes)
+    return {outcome.value: counted[outcome] for outcome in Outcome}
 
 
 @dataclass

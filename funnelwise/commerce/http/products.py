@@ -15,7 +15,7 @@ from funnelwise.commerce.products import (
     upsert_raw,
 )
 from funnelwise.commerce.schemas import ProductFields, ProductIn, ProductOut
-from funnelwise.contacts.bulk import Outcome
+from funnelwise.contacts.bulk import Outcome, counts_by_outcome
 from funnelwise.contacts.http.schemas import MAX_BATCH, FieldErrorOut
 from funnelwise.contacts.schemas import Page
 from funnelwise.errors import InvalidInput
@@ -57,14 +57,7 @@ class ProductBatchOut(BaseModel):
             )
             for i, r in enumerate(results)
         ]
-        counts = {o: sum(1 for r in results if r.outcome is o) for o in Outcome}
-        return cls(
-            created=counts[Outcome.CREATED],
-            updated=counts[Outcome.UPDATED],
-            unchanged=counts[Outcome.UNCHANGED],
-            failed=counts[Outcome.FAILED],
-            results=items,
-        )
+        return cls(**counts_by_outcome(r.outcome for r in results), results=items)
 
 
 @router.get("", dependencies=[Read])

@@ -5,7 +5,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from funnelwise.api.deps import MAX_ID
-from funnelwise.contacts.bulk import DedupeKey, Outcome, RowResult, UpdatePolicy
+from funnelwise.contacts.bulk import DedupeKey, Outcome, RowResult, UpdatePolicy, counts_by_outcome
 from funnelwise.contacts.importer import ImportSummary
 from funnelwise.csvfile import RowError
 
@@ -51,14 +51,7 @@ class ContactBatchOut(BaseModel):
             )
             for i, r in enumerate(results)
         ]
-        counts = {o: sum(1 for r in results if r.outcome is o) for o in Outcome}
-        return cls(
-            created=counts[Outcome.CREATED],
-            updated=counts[Outcome.UPDATED],
-            unchanged=counts[Outcome.UNCHANGED],
-            failed=counts[Outcome.FAILED],
-            results=items,
-        )
+        return cls(**counts_by_outcome(r.outcome for r in results), results=items)
 
 
 class MergeIn(BaseModel):
