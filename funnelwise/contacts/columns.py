@@ -10,6 +10,7 @@ from funnelwise.errors import FieldError
 
 FULL_NAME = "name"  # a pseudo-field: split into first and last name
 IGNORE = "-"
+_FORMULA_STARTS = frozenset("=+-@\t\r")
 TARGETS = (*CONTACT_FIELDS, "company", "owner", FULL_NAME)
 
 _ALIASES = {
@@ -50,6 +51,8 @@ class ColumnMap:
         for target, cell in zip(self.targets, cells, strict=False):
             if target is None:
                 continue
+            if cell.startswith("'") and cell[1:2] in _FORMULA_STARTS:
+                cell = cell[1:]  # an export's guard against spreadsheet formulas
             if target.startswith("properties."):
                 properties[target.removeprefix("properties.")] = cell
             else:

@@ -1,6 +1,7 @@
 """Exporting contacts to CSV with chosen columns, streamed page by page."""
 
 import csv
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -17,6 +18,8 @@ from funnelwise.db.engine import READONLY
 from funnelwise.errors import InvalidInput
 
 PAGE_ROWS = 5_000
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_SIGNED_NUMBER = re.compile(r"[+-][\d .,()-]*")
 DEFAULT_COLUMNS = (
     "id",
     "email",
@@ -114,4 +117,13 @@ def _cell(contact: Contact, extras: dict[str, Any], column: str) -> str:
         return "true" if value else "false"
     if hasattr(value, "isoformat"):
         return value.isoformat()
-    return str(value)
+    text = str(value)
+    return f"'{text}" if isinstance(value, str) and _runs_as_formula(text) else text
+
+
+def _runs_as_formula(text: str) -> bool:
+    """Whether a spreadsheet would run the cell; a leading apostrophe keeps it text.
+
+    Imports strip that apostrophe again. A signed number such as an E.164 phone runs nothing.
+    """
+    return text.startswith(FORMULA_STARTS) and not _SIGNED_NUMBER.fullmatch(text)

@@ -175,6 +175,35 @@ def test_an_export_with_korean_headers_imports_back_unchanged(
     assert (summary.rows, summary.unchanged) == (2, 2)
 
 
+def test_a_value_a_spreadsheet_would_run_is_exported_as_text_and_imports_back(
+    engine: Engine, sessions: sessionmaker[Session], session: Session, ctx: Context
+) -> None:
+    make_property(session, ctx, "memo")
+    make_contact(
+        session,
+        ctx,
+        email="kim@acme.co.kr",
+        phone="010-1234-5678",
+        job_title="@마케팅",
+        properties={"memo": '=HYPERLINK("http://evil.example","클릭")'},
+    )
+    columns = ["email", "phone", "job_title", "memo"]
+
+    text = export_text(engine, ctx, chosen(sessions, ctx, columns))
+
+    assert table(text)[1] == [
+        "kim@acme.co.kr",
+        "+821012345678",
+        "'@마케팅",
+        '\'=HYPERLINK("http://evil.example","클릭")',
+    ]
+    bad_rows: list[RowError] = []
+    summary = import_contacts(
+        sessions, ctx, io.BytesIO(text.encode()), ImportOptions(), on_error=bad_rows.append
+    )
+    assert (bad_rows, summary.unchanged) == ([], 1)
+
+
 def test_filters_choose_the_contacts_exported(
     engine: Engine, sessions: sessionmaker[Session], session: Session, ctx: Context
 ) -> None:
