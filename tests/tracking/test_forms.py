@@ -15,7 +15,7 @@ from funnelwise.api.app import create_app
 from funnelwise.clock import SimulatedClock
 from funnelwise.config import Settings
 from funnelwise.contacts.models import Contact
-from funnelwise.messaging.consent import consents_of
+from funnelwise.messaging.consent import ConsentOut, consents_of
 from funnelwise.tracking.models import Event, FormSubmission
 from tests.api.support import assert_error
 from tests.conftest import START, TEST_SECRET
@@ -248,17 +248,28 @@ def test_the_emailed_link_confirms_the_consent_and_a_tampered_link_is_refused(
     clock.advance(timedelta(hours=2))
 
     tampered = visitor.get(link[:-1] + ("x" if link[-1] != "x" else "y"))
-    confirmed = visitor.get(link)
+    opened = visitor.get(link)
+    still_pending = _newsletter_consent(sessions)
+    confirmed = visitor.post(link)
 
     assert tampered.status_code == 400
     assert "링크가 올바르지 않습니다" in tampered.text
+    # Opening the link (as mail scanners do) only shows the button; the click confirms.
+    assert opened.status_code == 200
+    assert '<form method="post">' in opened.text
+    assert (still_pending.status, still_pending.confirmed_at) == ("pending", None)
     assert confirmed.status_code == 200
     assert "이메일 수신 동의가 확인되었습니다. 감사합니다." in confirmed.text
+    newsletter = _newsletter_consent(sessions)
+    assert (newsletter.status, newsletter.confirmed_at) == ("granted", START + timedelta(hours=2))
+    (contact,) = _contacts(sessions)
+    assert [name for _, name, _ in _events(sessions, contact.id)][-1] == "Consent Confirmed"
+
+
+def _newsletter_consent(sessions: sessionmaker[Session]) -> ConsentOut:
     (contact,) = _contacts(sessions)
     with sessions() as session:
-        newsletter = next(c for c in consents_of(session, contact.id) if c.topic == "newsletter")
-    assert (newsletter.status, newsletter.confirmed_at) == ("granted", START + timedelta(hours=2))
-    assert [name for _, name, _ in _events(sessions, contact.id)][-1] == "Consent Confirmed"
+        return next(c for c in consents_of(session, contact.id) if c.topic == "newsletter")
 
 
 def test_a_filled_honeypot_is_thanked_like_anyone_and_stores_nothing(

@@ -34,6 +34,12 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "not_found_title": ("양식을 찾을 수 없습니다", "Form not found"),
     "not_found": ("주소를 다시 확인해 주세요.", "Please check the address."),
     "bad_request_title": ("요청을 처리할 수 없습니다", "The request could not be read"),
+    "confirm_title": ("이메일 수신 동의 확인", "Confirm your subscription"),
+    "confirm": (
+        "아래 버튼을 누르면 이메일 수신 동의가 확인됩니다.",
+        "Press the button below to confirm your email subscription.",
+    ),
+    "confirm_button": ("수신 동의 확인", "Confirm"),
     "confirmed_title": ("수신 동의가 확인되었습니다", "Subscription confirmed"),
     "confirmed": (
         "이메일 수신 동의가 확인되었습니다. 감사합니다.",

@@ -50,6 +50,13 @@ def message_page(
     )
 
 
+def confirm_page(locale: Locale, title: str, paragraph: str, button: str) -> str:
+    """Asks the person to confirm with a click; the button posts back to the same address."""
+    return _templates.get_template("confirm.html").render(
+        locale=locale, page_title=title, paragraph=paragraph, button=button
+    )
+
+
 def top_redirect_page(locale: Locale, link: str) -> str:
     """Sends the embedding page, not the iframe, to the form's redirect URL."""
     return _templates.get_template("redirect.html").render(

@@ -37,7 +37,13 @@ from funnelwise.tracking.forms import (
 )
 from funnelwise.tracking.forms.definition import ANONYMOUS_ID, EMBEDDED, PAGE_URL, UTM_FIELDS
 from funnelwise.tracking.forms.locale import Locale, preferred_locale, text
-from funnelwise.tracking.forms.pages import embed_script, form_page, message_page, top_redirect_page
+from funnelwise.tracking.forms.pages import (
+    confirm_page,
+    embed_script,
+    form_page,
+    message_page,
+    top_redirect_page,
+)
 
 TRACKER_COOKIE = "fw_aid"
 MAX_BODY_BYTES = 64 * 1024
@@ -97,8 +103,24 @@ def submissions(
 
 
 @public_router.get("/confirm/{token}", response_class=HTMLResponse)
+def confirmation_page(request: Request, ctx: ContextDep, token: str) -> HTMLResponse:
+    """The link in a double opt-in mail: a page whose button confirms.
+
+    Opening the link changes nothing, because mail scanners open links too; only the person's
+    click (a POST) confirms.
+    """
+    locale = _locale(request)
+    if consent_of_token(ctx.settings, token) is None:
+        return _page(400, locale, "bad_link_title", text("bad_link", locale))
+    page = confirm_page(
+        locale, text("confirm_title", locale), text("confirm", locale), text("confirm_button", locale)
+    )
+    return HTMLResponse(page)
+
+
+@public_router.post("/confirm/{token}", response_class=HTMLResponse)
 def confirm(request: Request, session: SessionDep, ctx: ContextDep, token: str) -> HTMLResponse:
-    """The link in a double opt-in mail: confirms the email consent it was signed for."""
+    """Confirms the email consent the token was signed for."""
     locale = _locale(request)
     consent_id = consent_of_token(ctx.settings, token)
     if consent_id is None:
