@@ -297,7 +297,12 @@ def test_scrolling_to_the_bottom_of_a_long_page(
 
     page.mouse.wheel(0, 10_000)
     page.wait_for_function("window.scrollY + window.innerHeight >= document.documentElement.scrollHeight")
-    page.clock.run_for(1_000)
+    # The scroll handler may run after a first tick on a busy machine: tick until all marks are sent.
+    seconds = 0
+    while seconds < 10 and len(_events(sessions, "Page Scrolled")) < 4:
+        page.clock.run_for(1_000)
+        seconds += 1
+        time.sleep(0.2)
     scrolled = _wait_events(sessions, "Page Scrolled", 4)
     guide = {"url": site.url("/guide"), "path": "/guide"}
     # One batch; the log stores a batch's events in message-id order, so sort them back.
@@ -306,8 +311,8 @@ def test_scrolling_to_the_bottom_of_a_long_page(
 
     page.goto(site.url(PRICING))
     [left] = _wait_events(sessions, "Page Left")
-    # One second passed on the paused clock: the run_for that let the batch timer fire.
-    assert left.properties == {"seconds": 1, "max_scroll_percent": 100, **guide}
+    # Only the seconds the paused clock was run for passed on the page.
+    assert left.properties == {"seconds": seconds, "max_scroll_percent": 100, **guide}
 
 
 def test_downloading_the_brochure_and_leaving_for_the_partner_site(
