@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, or_, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from funnelwise.commerce.models import Order
 from funnelwise.commerce.orders import record_commerce_events
 from funnelwise.contacts.companies import size_band
 from funnelwise.contacts.fields import ContactCleaner
@@ -29,7 +30,6 @@ from funnelwise.tracking.identity import (
     contacts_of_users,
     create_user_contacts,
     identify_contact,
-    join,
 )
 from funnelwise.tracking.messages import Message, MessageType, Rejected, read_message
 from funnelwise.tracking.models import AnonymousProfile, Event
@@ -71,6 +71,14 @@ class _Batch:
     cleaner: ContactCleaner | None = None
     # Held here because the session's identity map keeps only weak references.
     loaded: list[Contact] = field(default_factory=list)
+    # Visitors joined during the batch, whose rows move in one go before the events are stored.
+    joins: dict[str, int] = field(default_factory=dict)
+
+    def join(self, anonymous_id: str, contact_id: int) -> None:
+        """Joins a visitor to a contact for the rest of the batch; a joined visitor stays joined."""
+        if self.profiles.contact_of.get(anonymous_id) is None:
+            self.profiles.contact_of[anonymous_id] = contact_id
+            self.joins[anonymous_id] = contact_id
 
     def final(self, contact_id: int | None) -> int | None:
         """The contact an id names once this batch's merges are done."""
@@ -189,6 +197,7 @@ def _store(
         _row(message, batch.contact_of(message.user_id, message.anonymous_id, contact_id), source_id)
         for (_, message), contact_id in zip(fresh, contact_ids, strict=True)
     ]
+    _apply_joins(session, batch)
     _save_touches(session, batch)
     inserted = _insert_events(session, rows)
     stored = [row for row in rows if row["message_id"] in inserted]
@@ -234,7 +243,7 @@ def _resolve(session: Session, ctx: Context, batch: _Batch, index: int, message:
     else:
         contact_id = batch.contact_of(message.user_id, message.anonymous_id)
     if contact_id is not None and message.anonymous_id:
-        join(session, batch.profiles, message.anonymous_id, contact_id)
+        batch.join(message.anonymous_id, contact_id)
     if message.type is MessageType.GROUP:
         _group(session, ctx, batch, index, message, contact_id)
     if message.type is MessageType.PAGE:
@@ -289,7 +298,7 @@ def _alias(session: Session, ctx: Context, batch: _Batch, index: int, message: M
             contact_id = (
                 current if current is not None else _user_contact(session, ctx, batch, message.user_id)
             )
-            join(session, batch.profiles, message.previous_id, contact_id)
+            batch.join(message.previous_id, contact_id)
             return contact_id
     if current is None:
         _rename_user(session, ctx, previous, message.user_id)
@@ -400,6 +409,40 @@ def _row(message: Message, contact_id: int | None, source_id: int | None) -> dic
         "occurred_at": message.occurred_at,
         "received_at": message.received_at,
     }
+
+
+def _apply_joins(session: Session, batch: _Batch) -> None:
+    """Moves the joined visitors' profiles, earlier events, orders and touches to their contacts.
+
+    One statement per table for the whole batch; the profiles are locked since the batch began,
+    and a contact merged away meanwhile is replaced by the one it was merged into.
+    """
+    if not batch.joins:
+        return
+    pairs = [{"visitor": a, "contact": batch.final(c)} for a, c in sorted(batch.joins.items())]
+    for model in (AnonymousProfile, Event, Order):
+        table = model.__table__
+        session.execute(
+            update(table)
+            .where(table.c.anonymous_id == bindparam("visitor"), table.c.contact_id.is_(None))
+            .values(contact_id=bindparam("contact")),
+            pairs,
+        )
+    contact_of = {pair["visitor"]: pair["contact"] for pair in pairs}
+    touched = session.execute(
+        select(
+            AnonymousProfile.anonymous_id, AnonymousProfile.first_touch, AnonymousProfile.last_touch
+        ).where(
+            one_of(session, AnonymousProfile.anonymous_id, list(contact_of)),
+            or_(AnonymousProfile.first_touch.is_not(None), AnonymousProfile.last_touch.is_not(None)),
+        )
+    )
+    for anonymous_id, first, last in touched:
+        contact = session.get(Contact, contact_of[anonymous_id])
+        if contact is not None:
+            contact.first_touch = earlier(contact.first_touch, first)
+            contact.last_touch = later(contact.last_touch, last)
+    batch.joins.clear()
 
 
 def _save_touches(session: Session, batch: _Batch) -> None:
