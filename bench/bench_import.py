@@ -15,21 +15,19 @@ import argparse
 import csv
 import json
 import multiprocessing
-import os
 import random
 import resource
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import psycopg
+from benchdb import drop_database, fresh_database
 from psycopg.types.json import Jsonb
-from sqlalchemy import Engine, delete, insert, make_url, select
+from sqlalchemy import Engine, delete, insert, select
 
 from funnelwise.clock import SystemClock
 from funnelwise.config import Settings
@@ -42,9 +40,6 @@ from funnelwise.context import Context
 from funnelwise.db.engine import make_engine, make_sessionmaker
 from funnelwise.db.migrate import upgrade
 
-POSTGRES_ADMIN_URL = os.environ.get(
-    "FUNNELWISE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 SECRET = "bench-secret"
 SURNAMES = "김이박최정강조윤장임한오서신권황안송류홍"
 GIVEN = ("민수", "서연", "지훈", "하은", "도윤", "수빈", "예준", "지우", "현우", "서윤")
@@ -93,29 +88,6 @@ def generate_csv(path: Path, rows: int) -> None:
                     str(rng.randint(0, 100)),
                 ]
             )
-
-
-def fresh_database(kind: str, workdir: Path) -> str:
-    if kind == "sqlite":
-        return f"sqlite:///{workdir / f'bench-{uuid.uuid4().hex[:8]}.db'}"
-    name = f"fw_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(_libpq(POSTGRES_ADMIN_URL), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    return make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(url: str) -> None:
-    parsed = make_url(url)
-    if parsed.drivername.startswith("sqlite"):
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{parsed.database}{suffix}").unlink(missing_ok=True)
-        return
-    with psycopg.connect(_libpq(POSTGRES_ADMIN_URL), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
-
-
-def _libpq(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def _context(url: str) -> Context:

@@ -36,16 +36,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
-from sqlalchemy import Engine, delete, func, insert, make_url, select
+from benchdb import drop_database, fresh_database
+from sqlalchemy import Engine, delete, func, insert, select
 
 from funnelwise.config import Settings
 from funnelwise.db.engine import make_engine
 from funnelwise.tracking.models import Event
 
-POSTGRES_ADMIN_URL = os.environ.get(
-    "FUNNELWISE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 SECRET = "bench-secret"
 BATCH = 100
 JOIN_VISITOR = "bench-visitor-to-join"
@@ -154,29 +151,6 @@ def _message(rng: random.Random, visitors: list[str], users: list[str]) -> dict[
 
 
 # ----- databases and servers -----
-
-
-def fresh_database(kind: str, workdir: Path) -> str:
-    if kind == "sqlite":
-        return f"sqlite:///{workdir / f'bench-{uuid.uuid4().hex[:8]}.db'}"
-    name = f"fw_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(_libpq(POSTGRES_ADMIN_URL), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    return make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(url: str) -> None:
-    parsed = make_url(url)
-    if parsed.drivername.startswith("sqlite"):
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{parsed.database}{suffix}").unlink(missing_ok=True)
-        return
-    with psycopg.connect(_libpq(POSTGRES_ADMIN_URL), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
-
-
-def _libpq(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def _env(url: str) -> dict[str, str]:
