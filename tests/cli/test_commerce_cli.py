@@ -13,7 +13,7 @@ from funnelwise.commerce.models import Order, OrderItem, Product
 from funnelwise.contacts.models import Contact
 from funnelwise.context import Context
 from funnelwise.tracking.models import Event
-from tests.cli.test_data_cli import Funnelwise, write
+from tests.cli.support import Funnelwise, write
 from tests.factories import make_contact
 
 

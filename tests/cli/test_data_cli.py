@@ -7,34 +7,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from typer.testing import CliRunner, Result
 
 from funnelwise.auth.api_keys import authenticate
 from funnelwise.auth.models import User
-from funnelwise.cli import app
 from funnelwise.contacts.models import Contact
-from tests.conftest import TEST_SECRET
+from tests.cli.support import Funnelwise, write
 
 BOM = "\ufeff".encode()
-
-
-class Funnelwise:
-    """The `funnelwise` command, run in-process on the test database."""
-
-    def __init__(self, database_url: str) -> None:
-        self.runner = CliRunner()
-        # A wide COLUMNS keeps rich from wrapping the messages the tests read.
-        self.env = {
-            "FUNNELWISE_DATABASE_URL": database_url,
-            "FUNNELWISE_SECRET_KEY": TEST_SECRET,
-            "COLUMNS": "400",
-        }
-
-    def __call__(self, *args: str | Path) -> Result:
-        result = self.runner.invoke(app, [str(a) for a in args], env=self.env)
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        return result
 
 
 @pytest.fixture
@@ -44,11 +23,6 @@ def funnelwise(
     """Runs the `funnelwise` command on the test database, in an empty working directory."""
     monkeypatch.chdir(tmp_path)
     return Funnelwise(database_url)
-
-
-def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
-    path.write_bytes(text.encode(encoding))
-    return path
 
 
 def stored(sessions: sessionmaker[Session]) -> dict[str, Contact]:

@@ -13,7 +13,7 @@ from funnelwise.contacts.models import Contact
 from funnelwise.context import Context
 from funnelwise.tracking.models import Event
 from funnelwise.tracking.sources import create_source
-from tests.cli.test_data_cli import Funnelwise
+from tests.cli.support import Funnelwise
 
 
 @pytest.fixture

@@ -5,11 +5,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from typer.testing import CliRunner, Result
 
-from funnelwise.cli import app
 from funnelwise.tracking.models import Form
-from tests.conftest import TEST_SECRET
+from tests.cli.support import Funnelwise
 
 WEBINAR_YAML = """\
 slug: webinar-2026
@@ -33,35 +31,16 @@ SNIPPET = (
 )
 
 
-class CliRunnerOn:
-    """The `funnelwise` command, run in-process on the test database, served at a public URL."""
-
-    def __init__(self, database_url: str) -> None:
-        self.runner = CliRunner()
-        self.env = {
-            "FUNNELWISE_DATABASE_URL": database_url,
-            "FUNNELWISE_SECRET_KEY": TEST_SECRET,
-            "FUNNELWISE_PUBLIC_URL": "https://forms.example.co.kr",
-            "COLUMNS": "400",
-        }
-
-    def __call__(self, *args: str | Path) -> Result:
-        result = self.runner.invoke(app, [str(a) for a in args], env=self.env)
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        return result
-
-
 @pytest.fixture
 def funnelwise(
     database_url: str, sessions: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> CliRunnerOn:
+) -> Funnelwise:
     monkeypatch.chdir(tmp_path)
-    return CliRunnerOn(database_url)
+    return Funnelwise(database_url, public_url="https://forms.example.co.kr")
 
 
 def test_a_form_defined_in_yaml_is_created_listed_and_embedded(
-    funnelwise: CliRunnerOn, tmp_path: Path, sessions: sessionmaker[Session]
+    funnelwise: Funnelwise, tmp_path: Path, sessions: sessionmaker[Session]
 ) -> None:
     definition = tmp_path / "webinar.yaml"
     definition.write_text(WEBINAR_YAML, encoding="utf-8")
@@ -95,7 +74,7 @@ def test_a_form_defined_in_yaml_is_created_listed_and_embedded(
 
 
 def test_a_definition_with_an_unknown_target_is_refused_naming_the_field(
-    funnelwise: CliRunnerOn, tmp_path: Path
+    funnelwise: Funnelwise, tmp_path: Path
 ) -> None:
     definition = tmp_path / "bad.json"
     definition.write_text(
@@ -111,7 +90,7 @@ def test_a_definition_with_an_unknown_target_is_refused_naming_the_field(
     )
 
 
-def test_embedding_an_unknown_form_says_so(funnelwise: CliRunnerOn) -> None:
+def test_embedding_an_unknown_form_says_so(funnelwise: Funnelwise) -> None:
     result = funnelwise("form", "embed", "no-such-form")
 
     assert result.exit_code == 2
