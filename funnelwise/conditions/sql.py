@@ -137,7 +137,8 @@ def _company(node: CompanyProperty, scope: SqlScope) -> ColumnElement[bool]:
     positive = _leaf(
         Test(test.predicate, negated=False), _companies, node.company, COMPANY_COLUMNS, scope.dialect
     )
-    has = exists(select(1).select_from(_companies).where(_companies.c.id == _contacts.c.company_id, positive))
+    company = select(1).select_from(_companies).where(_companies.c.id == _contacts.c.company_id, positive)
+    has = exists(company.correlate(_contacts))
     return not_(has) if test.negated else has
 
 
@@ -158,13 +159,18 @@ def _event_rows(
     return rows
 
 
+def _correlated(query: Select[Any], rows: list[ColumnElement[bool]]) -> Select[Any]:
+    """A subquery on the events of the contact row outside it."""
+    return query.select_from(_events).where(*rows).correlate(_contacts)
+
+
 def _performed(node: EventCondition, scope: SqlScope) -> ColumnElement[bool]:
     rows = _event_rows(node.event, node, scope)
     if node.performed is Performed.NEVER or (node.performed is Performed.EXACTLY and node.times == 0):
-        return not_(exists(select(1).select_from(_events).where(*rows)))
+        return not_(exists(_correlated(select(1), rows)))
     if node.performed is Performed.AT_LEAST and node.times == 1:
-        return exists(select(1).select_from(_events).where(*rows))
-    count = select(func.count()).select_from(_events).where(*rows).scalar_subquery()
+        return exists(_correlated(select(1), rows))
+    count = _correlated(select(func.count()), rows).scalar_subquery()
     match node.performed:
         case Performed.AT_LEAST:
             return count >= node.times
@@ -187,7 +193,7 @@ def _aggregate(node: AggregateCondition, scope: SqlScope) -> ColumnElement[bool]
         case Aggregation.COUNT_DISTINCT:
             computed = func.count(distinct(_distinct_key(value, scope.dialect)))
     rows = _event_rows(node.event, node, scope)
-    subquery = select(computed).select_from(_events).where(*rows).scalar_subquery()
+    subquery = _correlated(select(computed), rows).scalar_subquery()
     test = _resolve(node, scope)
     return _two_valued(_on_column(test.predicate, subquery, scope.dialect), test.negated)
 
@@ -207,7 +213,7 @@ def _occurrence(node: FirstTime | LastTime, scope: SqlScope) -> ColumnElement[bo
     name = node.first_time if isinstance(node, FirstTime) else node.last_time
     moment = (func.min if first else func.max)(_events.c.occurred_at)
     rows = _event_rows(name, node, scope)
-    subquery = select(moment).select_from(_events).where(*rows).scalar_subquery()
+    subquery = _correlated(select(moment), rows).scalar_subquery()
     test = _resolve(node, scope)
     return _two_valued(_on_column(test.predicate, subquery, scope.dialect), test.negated)
 
@@ -220,7 +226,7 @@ def _consent(node: ConsentCondition, scope: SqlScope) -> ColumnElement[bool]:
     ]
     if node.topic is not None:
         rows.append(_consents.c.topic == node.topic)
-    return exists(select(1).select_from(_consents).where(*rows))
+    return exists(select(1).select_from(_consents).where(*rows).correlate(_contacts))
 
 
 def _on_column(predicate: Predicate, column: Any, dialect: str) -> ColumnElement[bool]:

@@ -47,8 +47,10 @@ class JsonValue:
         return self.dialect == "postgresql"
 
     def _path(self) -> str:
-        # The key is checked to hold no double quote, which would end SQLite's quoted path label.
-        return f'$."{self.key}"'
+        # SQLite compares a quoted label with the key as escaped in the JSON text, so a backslash is
+        # doubled; a double quote would end the label, so keys with one are refused by the tree.
+        escaped = self.key.replace("\\", "\\\\")
+        return f'$."{escaped}"'
 
     def json_type(self) -> ColumnElement[str]:
         if self._postgres:
@@ -86,7 +88,9 @@ class JsonValue:
         if self._postgres:
             array = self.document.op("->")(literal(self.key, String))
             length = case((self.is_type("array"), func.jsonb_array_length(array)), else_=0)
-            index = func.generate_series(0, length - 1).table_valued("value").render_derived(name="element_index")
+            index = (
+                func.generate_series(0, length - 1).table_valued("value").render_derived(name="element_index")
+            )
             position = cast(index.c.value, Integer)
             element_type = func.jsonb_typeof(array.op("->")(position))
             element = array.op("->>", return_type=String)(position)

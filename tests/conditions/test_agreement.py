@@ -56,7 +56,9 @@ def stored_crowd(session: Session) -> list[Facts]:
 
 @_database_examples
 @given(data=strategies.trees, when=strategies.evaluation_times)
-def test_both_evaluators_agree_on_a_crowd(session: Session, stored_crowd: list[Facts], data: Any, when: Any) -> None:
+def test_both_evaluators_agree_on_a_crowd(
+    session: Session, stored_crowd: list[Facts], data: Any, when: Any
+) -> None:
     tree = parse_condition(data)
     now, tz = when[0], ZoneInfo(when[1])
 
