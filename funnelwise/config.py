@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     smtp_password: str | None = Field(default=None, repr=False)
     smtp_security: Literal["starttls", "tls", "none"] = "starttls"
     mail_from: str = "Funnelwise <no-reply@localhost>"
+    # `funnelwise serve` also runs the background worker; off for API-only servers on PostgreSQL
+    # whose work `funnelwise worker` processes do.
+    run_worker: bool = True
 
     @field_validator("timezone")
     @classmethod

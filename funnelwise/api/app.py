@@ -1,5 +1,8 @@
 """The application factory: one FastAPI app serving the REST API (and later the UI)."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import Engine, text
@@ -15,6 +18,7 @@ from funnelwise.context import Context
 from funnelwise.db.engine import make_engine, make_sessionmaker
 from funnelwise.tracking.http import public_router as tracking_public_router
 from funnelwise.tracking.http import router as tracking_router
+from funnelwise.worker import WorkerProcess
 
 
 def create_app(
@@ -23,7 +27,16 @@ def create_app(
     settings = settings or Settings()
     settings.resolved_secret_key()
     engine = engine or make_engine(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.run_worker:
+            app.state.worker.start()
+        yield
+        app.state.worker.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Funnelwise",
         version=__version__,
         description="Self-hosted marketing automation. Authenticate with `Authorization: Bearer <api key>`.",
@@ -32,6 +45,8 @@ def create_app(
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.context = Context(settings=settings, clock=clock or SystemClock())
+    # Started by the lifespan (when the settings say so); the tracking API wakes it.
+    app.state.worker = WorkerProcess(settings)
     install_error_handlers(app)
     # Web pages on other origins send tracking calls; the REST API takes bearer keys, never
     # cookies, so admitting any origin exposes nothing a caller does not already hold.

@@ -1,5 +1,9 @@
 """`funnelwise serve` and `funnelwise db …`."""
 
+import contextlib
+import logging
+import os
+
 import typer
 import uvicorn
 
@@ -7,12 +11,14 @@ from funnelwise.api.app import create_app
 from funnelwise.cli.runtime import console, load_settings, runtime
 from funnelwise.db.engine import make_engine
 from funnelwise.db.migrate import current_revision, head_revision, upgrade
+from funnelwise.worker import Worker
 
 db = typer.Typer(help="Database migrations.", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
     app.command()(serve)
+    app.command()(worker)
     app.add_typer(db, name="db")
 
 
@@ -30,6 +36,21 @@ def serve(
     port = port or run.settings.port
     console.print(f"Funnelwise on http://{host}:{port}  (database: {run.engine.url.render_as_string()})")
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=access_log)
+
+
+def worker(
+    wake_fd: int | None = typer.Option(None, hidden=True, help="A pipe whose bytes wake the worker"),
+    niceness: int = typer.Option(0, help="Lower the worker's CPU priority by this much (0-19)"),
+) -> None:
+    """Run the background worker: resolve accepted tracking calls into the event log (and, on
+    PostgreSQL, run as many as you like beside `funnelwise serve` with FUNNELWISE_RUN_WORKER=false)."""
+    run = runtime()
+    os.nice(max(0, min(niceness, 19)))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if wake_fd is None:
+        console.print(f"Funnelwise worker (database: {run.engine.url.render_as_string()})")
+    with contextlib.suppress(KeyboardInterrupt):
+        Worker(run.sessions, run.context).run(wake_fd)
 
 
 @db.command("upgrade")

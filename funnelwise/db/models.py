@@ -5,7 +5,15 @@ from funnelwise.commerce.models import Order, OrderItem, Product
 from funnelwise.contacts.models import Company, Contact, ContactIdentity, PropertyDefinition
 from funnelwise.db.base import Base
 from funnelwise.messaging.models import Consent
-from funnelwise.tracking.models import AnonymousProfile, Event, Form, FormSubmission, Source
+from funnelwise.tracking.models import (
+    AnonymousProfile,
+    Event,
+    Form,
+    FormSubmission,
+    IngestWarning,
+    IntakeMessage,
+    Source,
+)
 
 __all__ = [
     "AnonymousProfile",
@@ -18,6 +26,8 @@ __all__ = [
     "Event",
     "Form",
     "FormSubmission",
+    "IngestWarning",
+    "IntakeMessage",
     "Order",
     "OrderItem",
     "Product",

@@ -1,13 +1,15 @@
 """The ingest path: check messages, resolve who they are about, append them to the event log."""
 
+import fcntl
 import json
+import os
 import threading
 import time
-from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, or_, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -34,6 +36,7 @@ from funnelwise.tracking.identity import (
 from funnelwise.tracking.messages import Message, MessageType, Rejected, read_message
 from funnelwise.tracking.models import AnonymousProfile, Event
 
+_T = TypeVar("_T")
 RETRIES = 5
 # Deadlock, serialization failure, and a unique key a concurrent transaction took first: each
 # goes away when the whole batch runs again and sees what the other transaction committed.
@@ -135,46 +138,111 @@ def ingest(
     messages: list[tuple[int, Message]],
     result: IngestResult,
 ) -> IngestResult:
-    """Stores the messages in one transaction, run again when PostgreSQL picks it to break a conflict."""
-    for attempt in range(RETRIES):
-        try:
-            with _one_writer(sessions), sessions.begin() as session:
-                stored, warnings = _store(session, ctx, source_id, messages)
-            break
-        except (OperationalError, IntegrityError) as exc:
-            if attempt == RETRIES - 1 or not _is_retryable(exc):
-                raise
-            time.sleep(0.01 * 2**attempt)
+    """Stores the messages now, in one transaction: the path of imports, which wait for their rows."""
+    for _, message in messages:
+        message.source_id = source_id
+    stored, warnings = write_retrying(sessions, lambda session: store_messages(session, ctx, messages))
     result.accepted += stored
     result.duplicates += len(messages) - stored
     result.warnings.extend(warnings)
     return result
 
 
-def _one_writer(sessions: sessionmaker[Session]) -> AbstractContextManager[Any]:
-    """On SQLite, this process's batches queue for the database's one writer here.
+def write_retrying(
+    sessions: sessionmaker[Session], work: Callable[[Session], _T], *, urgent: bool = False
+) -> _T:
+    """Runs `work` in one transaction, again when PostgreSQL picks it to break a conflict.
 
-    Waiting on a lock wakes the next writer the moment the last one commits; waiting in SQLite's
-    busy handler sleeps and polls, which under many concurrent batches costs more than the writes.
+    `urgent` work (a sender waiting for its answer) goes before background work for SQLite's one
+    write lock in this process.
     """
+    for attempt in range(RETRIES):
+        try:
+            with _one_writer(sessions, urgent), sessions.begin() as session:
+                return work(session)
+        except (OperationalError, IntegrityError) as exc:
+            if attempt == RETRIES - 1 or not _is_retryable(exc):
+                raise
+            time.sleep(0.01 * 2**attempt)
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+class _WriterGate:
+    """A turn at SQLite's one writer: urgent writers first, background work between them.
+
+    Within a process, writers queue on a condition; across processes (the API and its worker
+    process), on an exclusive `flock` of a file beside the database. Both wake the next writer
+    the moment the last one is done, where SQLite's own busy handler sleeps and polls, and under
+    steady writing can miss every gap for seconds. Background work lets a waiting urgent writer
+    of another process go first after each of its turns, and within a process waits for urgent
+    writers, though never longer than `PATIENCE` seconds, so it is never starved.
+    """
+
+    PATIENCE = 1.0
+    # How long background work steps aside after a turn, for the kernel to hand the lock on.
+    STEP_ASIDE = 0.002
+
+    def __init__(self, lock_path: str | None) -> None:
+        self._condition = threading.Condition()
+        self._busy = False
+        self._urgent_waiting = 0
+        self._lock_file = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600) if lock_path else None
+
+    @contextmanager
+    def turn(self, urgent: bool) -> Iterator[None]:
+        with self._condition:
+            if urgent:
+                self._urgent_waiting += 1
+                try:
+                    self._condition.wait_for(lambda: not self._busy)
+                finally:
+                    self._urgent_waiting -= 1
+            elif not self._condition.wait_for(
+                lambda: not self._busy and not self._urgent_waiting, self.PATIENCE
+            ):
+                self._condition.wait_for(lambda: not self._busy)
+            self._busy = True
+        try:
+            if self._lock_file is not None:
+                fcntl.flock(self._lock_file, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                if self._lock_file is not None:
+                    fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+        finally:
+            with self._condition:
+                self._busy = False
+                self._condition.notify_all()
+        if not urgent:
+            time.sleep(self.STEP_ASIDE)
+
+
+def _one_writer(sessions: sessionmaker[Session], urgent: bool) -> AbstractContextManager[Any]:
+    """On SQLite, writers take turns here, urgent ones first."""
     engine = sessions.kw["bind"]
     if engine.dialect.name != "sqlite":
         return nullcontext()
-    with _WRITERS_LOCK:
-        return _WRITERS.setdefault(engine.url.render_as_string(), threading.Lock())
+    with _GATES_LOCK:
+        key = engine.url.render_as_string()
+        if key not in _GATES:
+            database = engine.url.database
+            _GATES[key] = _WriterGate(f"{database}.write-lock" if database and database != ":memory:" else None)
+    return _GATES[key].turn(urgent)
 
 
-_WRITERS: dict[str, threading.Lock] = {}
-_WRITERS_LOCK = threading.Lock()
+_GATES: dict[str, _WriterGate] = {}
+_GATES_LOCK = threading.Lock()
 
 
 def _is_retryable(exc: DBAPIError) -> bool:
     return getattr(exc.orig, "sqlstate", None) in _RETRYABLE
 
 
-def _store(
-    session: Session, ctx: Context, source_id: int | None, messages: list[tuple[int, Message]]
+def store_messages(
+    session: Session, ctx: Context, messages: list[tuple[int, Message]]
 ) -> tuple[int, list[tuple[int, FieldError]]]:
+    """Resolves who each message is about and appends the new ones to the log; (stored, warnings)."""
     fresh = _not_seen_before(session, messages)
     if not fresh:
         return 0, []
@@ -194,7 +262,7 @@ def _store(
     _load_contacts(session, batch, [m for _, m in fresh])
     contact_ids = [_resolve(session, ctx, batch, index, message) for index, message in fresh]
     rows = [
-        _row(message, batch.contact_of(message.user_id, message.anonymous_id, contact_id), source_id)
+        _row(message, batch.contact_of(message.user_id, message.anonymous_id, contact_id))
         for (_, message), contact_id in zip(fresh, contact_ids, strict=True)
     ]
     _apply_joins(session, batch)
@@ -389,7 +457,7 @@ def _company_traits(traits: dict[str, Any], warnings: list[FieldError]) -> dict[
     return values
 
 
-def _row(message: Message, contact_id: int | None, source_id: int | None) -> dict[str, Any]:
+def _row(message: Message, contact_id: int | None) -> dict[str, Any]:
     properties = message.properties
     if message.type is MessageType.IDENTIFY:
         properties = message.traits
@@ -401,7 +469,7 @@ def _row(message: Message, contact_id: int | None, source_id: int | None) -> dic
         "message_id": message.message_id,
         "contact_id": contact_id,
         "anonymous_id": message.anonymous_id,
-        "source_id": source_id,
+        "source_id": message.source_id,
         "type": message.type.value,
         "name": message.name,
         "properties": properties,
@@ -480,10 +548,7 @@ def _move_touches(targets: Any, touches_of: Any) -> None:
 
 
 def _insert_events(session: Session, rows: list[dict[str, Any]]) -> set[str]:
-    """Appends the rows; on PostgreSQL a message id stored meanwhile by a concurrent request is skipped.
-
-    Rows go in message-id order, so two batches that share ids wait for each other in one order.
-    """
+    """Appends the rows in their order; on PostgreSQL an id stored meanwhile by another writer is skipped."""
     if dialect_name(session) == "postgresql":
         document = json.dumps(rows, separators=(",", ":"), ensure_ascii=False, default=_iso)
         return set(session.scalars(_POSTGRES_INSERT, {"rows": document}))
@@ -507,7 +572,8 @@ _EVENT_COLUMNS = {
 # an array per column would be) or parsed anew (as a VALUES list or a staging table is).
 _POSTGRES_INSERT = text(
     f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) "
-    f"SELECT {', '.join(_EVENT_COLUMNS)} FROM jsonb_to_recordset(CAST(:rows AS jsonb)) "
-    f"AS r({', '.join(f'{name} {kind}' for name, kind in _EVENT_COLUMNS.items())}) "
-    "ORDER BY message_id ON CONFLICT (message_id) DO NOTHING RETURNING message_id"
+    f"SELECT {', '.join(_EVENT_COLUMNS)} FROM ROWS FROM (jsonb_to_recordset(CAST(:rows AS jsonb)) "
+    f"AS ({', '.join(f'{name} {kind}' for name, kind in _EVENT_COLUMNS.items())})) "
+    f"WITH ORDINALITY AS r({', '.join(_EVENT_COLUMNS)}, n) "
+    "ORDER BY n ON CONFLICT (message_id) DO NOTHING RETURNING message_id"
 )

@@ -9,6 +9,8 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
+
 from funnelwise.errors import FieldError
 
 MAX_MESSAGE_BYTES = 32 * 1024
@@ -56,6 +58,7 @@ class Message:
     received_at: datetime
     group_id: str | None = None
     previous_id: str | None = None
+    source_id: int | None = None
 
 
 class Rejected(Exception):
@@ -132,6 +135,30 @@ def parse_time(value: Any, field_name: str, tz: ZoneInfo) -> datetime:
 
 def _check_storable(raw: dict[str, Any]) -> None:
     """Refuses what neither database can store: oversized, NaN, NUL, lone surrogates, deep nesting."""
+    encoded = _encoded(raw)
+    if len(encoded) > MAX_MESSAGE_BYTES:
+        raise Rejected("message", f"larger than {MAX_MESSAGE_BYTES // 1024} KB ({len(encoded):,} bytes)")
+    if b"\\u0000" in encoded and _NUL.search(encoded.decode()):
+        raise Rejected("message", "contains a NUL character (\\u0000), which cannot be stored")
+    # Only a document with that many brackets can be that deep, so most skip the walk.
+    if encoded.count(b"{") + encoded.count(b"[") > MAX_DEPTH and _depth(raw) > MAX_DEPTH:
+        raise Rejected("message", f"nested deeper than {MAX_DEPTH} levels")
+
+
+def _encoded(raw: dict[str, Any]) -> bytes:
+    """The message as compact UTF-8 JSON: orjson when it can, the standard library's checks otherwise.
+
+    orjson is several times faster, but writes NaN and Infinity as null and stops at integers
+    beyond 64 bits; a document with a null, or one orjson refuses, takes the exact path.
+    """
+    try:
+        encoded = orjson.dumps(raw)
+    except TypeError:  # orjson.JSONEncodeError is one
+        return _strictly_encoded(raw)
+    return _strictly_encoded(raw) if b"null" in encoded else encoded
+
+
+def _strictly_encoded(raw: dict[str, Any]) -> bytes:
     try:
         encoded = json.dumps(raw, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except ValueError:
@@ -139,16 +166,9 @@ def _check_storable(raw: dict[str, Any]) -> None:
     except RecursionError:
         raise Rejected("message", f"nested deeper than {MAX_DEPTH} levels") from None
     try:
-        size = len(encoded.encode())
+        return encoded.encode()
     except UnicodeEncodeError:
         raise Rejected("message", "contains an unpaired UTF-16 surrogate, which is not text") from None
-    if size > MAX_MESSAGE_BYTES:
-        raise Rejected("message", f"larger than {MAX_MESSAGE_BYTES // 1024} KB ({size:,} bytes)")
-    if _NUL.search(encoded):
-        raise Rejected("message", "contains a NUL character (\\u0000), which cannot be stored")
-    # Only a document with that many brackets can be that deep, so most skip the walk.
-    if encoded.count("{") + encoded.count("[") > MAX_DEPTH and _depth(raw) > MAX_DEPTH:
-        raise Rejected("message", f"nested deeper than {MAX_DEPTH} levels")
 
 
 def _depth(value: Any) -> int:

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from funnelwise.db.base import Base
@@ -63,6 +63,41 @@ class Event(Base):
     context: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class IntakeMessage(Base):
+    """A checked tracking message the API accepted, waiting for identity resolution to log it."""
+
+    __tablename__ = "event_intake"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    source_id: Mapped[int | None] = mapped_column(
+        BigIntId, ForeignKey("sources.id", ondelete="SET NULL"), nullable=True
+    )
+    # The checked message as JSON text: written once, read once, never queried inside.
+    payload: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set when the message could not be resolved even on its own; it waits for a retry.
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class IngestWarning(Base):
+    """Something a stored message could not do (a trait left on another contact, an order it
+    could not make), kept for the source's owner to read."""
+
+    __tablename__ = "ingest_warnings"
+    __table_args__ = (Index("ix_ingest_warnings_source_id_id", "source_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    source_id: Mapped[int | None] = mapped_column(
+        BigIntId, ForeignKey("sources.id", ondelete="CASCADE"), nullable=True
+    )
+    message_id: Mapped[str] = mapped_column(String(255))
+    field: Mapped[str] = mapped_column(String(255))
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Form(Base):

@@ -18,7 +18,8 @@ from starlette.concurrency import run_in_threadpool
 
 from funnelwise.context import Context
 from funnelwise.errors import FieldError
-from funnelwise.tracking.ingest import IngestResult, ingest, read_messages
+from funnelwise.tracking.ingest import IngestResult, read_messages
+from funnelwise.tracking.intake import accept
 from funnelwise.tracking.messages import MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, MessageType, Rejected, parse_time
 from funnelwise.tracking.sources import source_for_write_key
 
@@ -97,7 +98,9 @@ def _ingest(request: Request, write_key: str, body: dict[str, Any], kind: Messag
     messages, result = read_messages(ctx, raws, forced_type=kind, batch_sent_at=sent_at, extra_context=extra)
     if not messages:
         return result
-    return ingest(sessions, ctx, source_id, messages, result)
+    accept(sessions, ctx, source_id, messages, result)
+    request.app.state.worker.wake()
+    return result
 
 
 def _messages(body: dict[str, Any], kind: MessageType | None, ctx: Context) -> tuple[list[Any], Any, dict]:
@@ -181,12 +184,11 @@ def _write_key(request: Request, body: dict[str, Any]) -> str:
 
 def _answer(result: IngestResult) -> dict[str, Any]:
     answer: dict[str, Any] = {"success": not result.rejected}
-    if result.rejected or result.warnings or result.duplicates:
+    if result.rejected or result.duplicates:
         answer |= {
             "accepted": result.accepted,
             "duplicates": result.duplicates,
             "rejected": [_indexed(i, e) for i, e in result.rejected],
-            "warnings": [_indexed(i, e) for i, e in result.warnings],
         }
     return answer
 
