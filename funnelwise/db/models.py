@@ -5,6 +5,7 @@ from funnelwise.commerce.models import Order, OrderItem, Product
 from funnelwise.contacts.models import Company, Contact, ContactIdentity, PropertyDefinition
 from funnelwise.db.base import Base
 from funnelwise.messaging.models import Consent
+from funnelwise.segments.models import Segment, SegmentMembership, StaticList, StaticListMember
 from funnelwise.tracking.models import (
     AnonymousProfile,
     Event,
@@ -32,6 +33,10 @@ __all__ = [
     "OrderItem",
     "Product",
     "PropertyDefinition",
+    "Segment",
+    "SegmentMembership",
     "Source",
+    "StaticList",
+    "StaticListMember",
     "User",
 ]
