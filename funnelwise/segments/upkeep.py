@@ -1,0 +1,214 @@
+"""Keeping segment membership true: for one contact as its events arrive, for a segment as time passes.
+
+`update_memberships` re-decides every segment for a few contacts in memory (the hot path of an
+incoming event); `refresh_segment` re-decides one segment for every contact at once in SQL, for
+conditions that change with time alone (sliding windows, anniversaries). Both open a stay and log
+`Segment Entered` when a contact enters, close it and log `Segment Exited` when it leaves, with
+message ids that make a retry store nothing twice.
+"""
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import bindparam, exists, func, literal, select, update
+from sqlalchemy.orm import Session
+
+from funnelwise.conditions import (
+    Condition,
+    compile_condition,
+    evaluate,
+    event_names,
+    load_facts,
+    parse_condition,
+)
+from funnelwise.contacts.models import Contact
+from funnelwise.context import Context
+from funnelwise.db.dialect import dialect_name, insert, one_of
+from funnelwise.db.types import UTCDateTime
+from funnelwise.errors import NotFound
+from funnelwise.segments.log import SEGMENT_ENTERED, SEGMENT_EXITED, LogEntry, log_entries, log_stays
+from funnelwise.segments.models import Segment, SegmentMembership, StaticList, StaticListMember
+from funnelwise.segments.schemas import Change, MembershipChange, RefreshOut
+
+_contacts = Contact.__table__
+_stays = SegmentMembership.__table__
+_STAY_COLUMNS = ["segment_id", "contact_id", "entered_at"]
+
+
+@dataclass(frozen=True)
+class ActiveSegment:
+    id: int
+    name: str
+    tree: Condition
+
+
+def active_segments(session: Session) -> list[ActiveSegment]:
+    """Every stored segment with its parsed condition, in the order they were created."""
+    rows = session.execute(select(Segment.id, Segment.name, Segment.condition).order_by(Segment.id))
+    return [
+        ActiveSegment(id, name, _tree(json.dumps(condition, sort_keys=True))) for id, name, condition in rows
+    ]
+
+
+def update_memberships(session: Session, ctx: Context, contact_ids: Iterable[int]) -> list[MembershipChange]:
+    """Re-decides every segment for these contacts alone and records what changed.
+
+    Ids of contacts that no longer exist are skipped. Segments are decided in the order they were
+    created, so an `in_segment` leaf sees the membership decided just before it.
+    """
+    segments = active_segments(session)
+    ids = sorted(set(contact_ids))
+    if not segments or not ids:
+        return []
+    now, tz = ctx.clock.now(), ctx.settings.tz
+    names = set().union(*(event_names(segment.tree) for segment in segments))
+    by_id = {segment.id: segment for segment in segments}
+    stays = _open_stays(session, ids)
+    lists = _lists_of(session, ids)
+    changes: list[MembershipChange] = []
+    for contact_id in session.scalars(select(Contact.id).where(one_of(session, Contact.id, ids))):
+        inside = stays[contact_id]
+        extra: dict[str, Any] = {"lists": lists[contact_id], "segments": _references(inside, by_id)}
+        facts = replace(load_facts(session, contact_id, names), extra=extra)
+        for segment in segments:
+            matches = evaluate(segment.tree, facts, now, tz)
+            if matches == (segment.id in inside):
+                continue
+            change = Change.ENTERED if matches else Change.EXITED
+            changes.append(
+                MembershipChange(
+                    segment_id=segment.id,
+                    segment_name=segment.name,
+                    contact_id=contact_id,
+                    change=change,
+                    at=now,
+                )
+            )
+            inside ^= {segment.id}
+            extra["segments"] = _references(inside, by_id)
+    _record(session, changes)
+    return changes
+
+
+def refresh_segment(session: Session, ctx: Context, segment_id: int) -> RefreshOut:
+    """Re-decides one segment for every contact in two statements: exits first, then entries."""
+    segment = session.get(Segment, segment_id)
+    if segment is None:
+        raise NotFound("segment", segment_id)
+    now = ctx.clock.now()
+    matches = compile_condition(
+        _tree(json.dumps(segment.condition, sort_keys=True)), now, ctx.settings.tz, dialect_name(session)
+    )
+    stamp = literal(now, UTCDateTime())
+    still = select(1).select_from(_contacts).where(_contacts.c.id == _stays.c.contact_id, matches)
+    leaving = (
+        update(_stays)
+        .where(_stays.c.segment_id == segment_id, _stays.c.exited_at.is_(None), ~exists(still))
+        .values(exited_at=stamp)
+    )
+    exited = session.execute(leaving).rowcount
+    open_stay = select(1).where(
+        _stays.c.segment_id == segment_id, _stays.c.contact_id == _contacts.c.id, _stays.c.exited_at.is_(None)
+    )
+    newcomers = select(literal(segment_id), _contacts.c.id, stamp).where(matches, ~exists(open_stay))
+    entering = insert(session, _stays).from_select(_STAY_COLUMNS, newcomers)
+    # RETURNING counts them: psycopg reports no row count for INSERT … SELECT … ON CONFLICT.
+    entered = len(session.scalars(_unless_open(entering).returning(_stays.c.contact_id)).all())
+    if exited:
+        log_stays(session, segment.id, segment.name, Change.EXITED, now)
+    if entered:
+        log_stays(session, segment.id, segment.name, Change.ENTERED, now)
+    segment.refreshed_at = now
+    session.flush()
+    members = session.scalar(
+        select(func.count()).where(_stays.c.segment_id == segment_id, _stays.c.exited_at.is_(None))
+    )
+    return RefreshOut(
+        segment_id=segment.id, segment_name=segment.name, entered=entered, exited=exited, members=members or 0
+    )
+
+
+def refresh_all(session: Session, ctx: Context) -> list[RefreshOut]:
+    """Refreshes every segment, in the order they were created."""
+    return [
+        refresh_segment(session, ctx, segment_id)
+        for segment_id in session.scalars(select(Segment.id).order_by(Segment.id))
+    ]
+
+
+@lru_cache(maxsize=1024)
+def _tree(condition_json: str) -> Condition:
+    """A stored condition, parsed once per process for each distinct text (stored trees are valid)."""
+    return parse_condition(json.loads(condition_json))
+
+
+def _open_stays(session: Session, ids: list[int]) -> defaultdict[int, set[int]]:
+    stays: defaultdict[int, set[int]] = defaultdict(set)
+    query = select(_stays.c.contact_id, _stays.c.segment_id).where(
+        one_of(session, _stays.c.contact_id, ids), _stays.c.exited_at.is_(None)
+    )
+    for contact_id, segment_id in session.execute(query):
+        stays[contact_id].add(segment_id)
+    return stays
+
+
+def _lists_of(session: Session, ids: list[int]) -> defaultdict[int, set[int | str]]:
+    """The ids and names of each contact's lists, as the `in_list` leaf reads them."""
+    lists: defaultdict[int, set[int | str]] = defaultdict(set)
+    query = (
+        select(StaticListMember.contact_id, StaticList.id, StaticList.name)
+        .join(StaticList, StaticList.id == StaticListMember.list_id)
+        .where(one_of(session, StaticListMember.contact_id, ids))
+    )
+    for contact_id, list_id, name in session.execute(query):
+        lists[contact_id] |= {list_id, name}
+    return lists
+
+
+def _references(segment_ids: set[int], by_id: dict[int, ActiveSegment]) -> frozenset[int | str]:
+    return frozenset(segment_ids) | {by_id[segment_id].name for segment_id in segment_ids}
+
+
+def _unless_open(statement: Any) -> Any:
+    """The stay insert, doing nothing for a contact with an open stay (a concurrent upkeep's)."""
+    return statement.on_conflict_do_nothing(
+        index_elements=["segment_id", "contact_id"], index_where=_stays.c.exited_at.is_(None)
+    )
+
+
+def _record(session: Session, changes: list[MembershipChange]) -> None:
+    entries = [c for c in changes if c.change == Change.ENTERED]
+    exits = [c for c in changes if c.change == Change.EXITED]
+    if entries:
+        rows = [{"segment_id": c.segment_id, "contact_id": c.contact_id, "entered_at": c.at} for c in entries]
+        session.execute(_unless_open(insert(session, _stays)), rows)
+    if exits:
+        closing = (
+            update(_stays)
+            .where(
+                _stays.c.segment_id == bindparam("s"),
+                _stays.c.contact_id == bindparam("c"),
+                _stays.c.exited_at.is_(None),
+            )
+            .values(exited_at=bindparam("at"))
+        )
+        session.execute(closing, [{"s": c.segment_id, "c": c.contact_id, "at": c.at} for c in exits])
+    log_entries(
+        session,
+        [
+            LogEntry(
+                SEGMENT_ENTERED if c.change == Change.ENTERED else SEGMENT_EXITED,
+                "segment",
+                c.segment_id,
+                c.contact_id,
+                c.change,
+                c.at,
+                {"segment_id": c.segment_id, "segment_name": c.segment_name},
+            )
+            for c in changes
+        ],
+    )
