@@ -109,7 +109,7 @@ def _pages(engine: Engine, audience: Audience) -> Iterator[list[Any]]:
                 .order_by(Contact.id)
                 .limit(PAGE_ROWS)
             )
-            rows = list(session.execute(query).tuples())
+            rows = list(session.execute(query))
         if rows:
             yield rows
         if len(rows) < PAGE_ROWS:

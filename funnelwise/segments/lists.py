@@ -194,9 +194,7 @@ def _by_key(session: Session, field: str, keys: list[str]) -> dict[str, int]:
     column = getattr(Contact, field)
     found: dict[str, int] = {}
     for chunk in _chunks(keys):
-        found.update(
-            session.execute(select(column, Contact.id).where(one_of(session, column, chunk))).tuples()
-        )
+        found.update(session.execute(select(column, Contact.id).where(one_of(session, column, chunk))).all())
     rest = [key for key in keys if key not in found]
     for chunk in _chunks(rest):
         found.update(find_many_by_identity(session, field, list(chunk)))
