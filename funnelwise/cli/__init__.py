@@ -2,7 +2,7 @@
 
 import typer
 
-from funnelwise.cli import access, commerce, data, forms, server, tracking
+from funnelwise.cli import access, commerce, data, forms, segments, server, tracking
 
 app = typer.Typer(help="Funnelwise: self-hosted marketing automation.", no_args_is_help=True)
 server.register(app)
@@ -11,6 +11,7 @@ data.register(app)
 commerce.register(app)
 tracking.register(app)
 forms.register(app)
+segments.register(app)
 
 
 def main() -> None:
