@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from funnelwise.config import Settings
 from funnelwise.context import Context
 from funnelwise.tracking.intake import CHANNEL
-from funnelwise.tracking.resolver import BATCH, resolve_pending
+from funnelwise.tracking.resolver import resolve_pending
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,9 @@ BACKOFF_SECONDS = 2.0
 
 
 class Worker:
-    def __init__(self, sessions: sessionmaker[Session], ctx: Context, poll_seconds: float = POLL_SECONDS) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], ctx: Context, poll_seconds: float = POLL_SECONDS
+    ) -> None:
         self._sessions = sessions
         self._ctx = ctx
         self._poll_seconds = poll_seconds
@@ -63,7 +65,9 @@ class Worker:
             helpers.append(threading.Thread(target=self._listen, name="funnelwise-listen", daemon=True))
         if wake_fd is not None:
             helpers.append(
-                threading.Thread(target=self._read_wakes, args=(wake_fd,), name="funnelwise-wake", daemon=True)
+                threading.Thread(
+                    target=self._read_wakes, args=(wake_fd,), name="funnelwise-wake", daemon=True
+                )
             )
         for helper in helpers:
             helper.start()
@@ -75,7 +79,7 @@ class Worker:
                 logger.warning("the database is unreachable; the worker tries again shortly", exc_info=True)
                 self._stop.wait(BACKOFF_SECONDS)
                 continue
-            if done.claimed < BATCH:
+            if not done.claimed:
                 self._wake.wait(self._poll_seconds)
 
     def _read_wakes(self, wake_fd: int) -> None:
@@ -93,7 +97,9 @@ class Worker:
         url = make_url(self._sessions.kw["bind"].url).set(drivername="postgresql")
         while not self._stop.is_set():
             try:
-                with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as connection:
+                with psycopg.connect(
+                    url.render_as_string(hide_password=False), autocommit=True
+                ) as connection:
                     connection.execute(f"LISTEN {CHANNEL}")
                     while not self._stop.is_set():
                         for _ in connection.notifies(timeout=self._poll_seconds, stop_after=1):
@@ -115,7 +121,16 @@ class WorkerProcess:
         read_fd, write_fd = os.pipe()
         os.set_blocking(write_fd, False)
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "funnelwise", "worker", "--wake-fd", str(read_fd), "--niceness", str(NICENESS)],
+            [
+                sys.executable,
+                "-m",
+                "funnelwise",
+                "worker",
+                "--wake-fd",
+                str(read_fd),
+                "--niceness",
+                str(NICENESS),
+            ],
             pass_fds=(read_fd,),
             env=self._environment(),
         )

@@ -168,67 +168,115 @@ def write_retrying(
 
 
 class _WriterGate:
-    """A turn at SQLite's one writer: urgent writers first, background work between them.
+    """A turn at SQLite's one writer, where senders waiting for an answer go before background work.
 
-    Within a process, writers queue on a condition; across processes (the API and its worker
-    process), on an exclusive `flock` of a file beside the database. Both wake the next writer
-    the moment the last one is done, where SQLite's own busy handler sleeps and polls, and under
-    steady writing can miss every gap for seconds. Background work lets a waiting urgent writer
-    of another process go first after each of its turns, and within a process waits for urgent
-    writers, though never longer than `PATIENCE` seconds, so it is never starved.
+    Writers queue on a condition within a process and on an exclusive `flock` of a file beside
+    the database across processes (the API and its worker process): both hand the lock on the
+    moment it is free, where SQLite's busy handler sleeps and polls and under steady writing can
+    miss every gap for seconds. While a sender's call is being handled (`intent`), its process
+    holds a shared lock on a second file; background work waits until nobody does, though never
+    longer than `PATIENCE` seconds, so it always moves on.
     """
 
-    PATIENCE = 1.0
-    # How long background work steps aside after a turn, for the kernel to hand the lock on.
-    STEP_ASIDE = 0.002
+    PATIENCE = 0.5
+    # How often background work looks again whether the senders are done.
+    LOOK_AGAIN = 0.005
 
-    def __init__(self, lock_path: str | None) -> None:
+    def __init__(self, database: str | None) -> None:
         self._condition = threading.Condition()
         self._busy = False
-        self._urgent_waiting = 0
-        self._lock_file = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600) if lock_path else None
+        self._urgent = 0
+        self._files: tuple[int, int, int] | None = None
+        if database:
+            lock = os.open(f"{database}.write-lock", os.O_RDWR | os.O_CREAT, 0o600)
+            intent = os.open(f"{database}.write-intent", os.O_RDWR | os.O_CREAT, 0o600)
+            # Opened twice: a lock is held by an open file, so only a second one can see this
+            # process's own intent as a conflict.
+            look = os.open(f"{database}.write-intent", os.O_RDWR)
+            self._files = (lock, intent, look)
+
+    @contextmanager
+    def intent(self) -> Iterator[None]:
+        """Marks a sender's call in progress, from reading its body to answering it."""
+        with self._condition:
+            self._urgent += 1
+            if self._urgent == 1 and self._files:
+                fcntl.flock(self._files[1], fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._urgent -= 1
+                if self._urgent == 0 and self._files:
+                    fcntl.flock(self._files[1], fcntl.LOCK_UN)
+                self._condition.notify_all()
 
     @contextmanager
     def turn(self, urgent: bool) -> Iterator[None]:
+        if not urgent:
+            self._wait_for_senders()
         with self._condition:
-            if urgent:
-                self._urgent_waiting += 1
-                try:
-                    self._condition.wait_for(lambda: not self._busy)
-                finally:
-                    self._urgent_waiting -= 1
-            elif not self._condition.wait_for(
-                lambda: not self._busy and not self._urgent_waiting, self.PATIENCE
-            ):
-                self._condition.wait_for(lambda: not self._busy)
+            self._condition.wait_for(lambda: not self._busy)
             self._busy = True
         try:
-            if self._lock_file is not None:
-                fcntl.flock(self._lock_file, fcntl.LOCK_EX)
+            if self._files:
+                fcntl.flock(self._files[0], fcntl.LOCK_EX)
             try:
                 yield
             finally:
-                if self._lock_file is not None:
-                    fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+                if self._files:
+                    fcntl.flock(self._files[0], fcntl.LOCK_UN)
         finally:
             with self._condition:
                 self._busy = False
                 self._condition.notify_all()
-        if not urgent:
-            time.sleep(self.STEP_ASIDE)
+
+    def senders_busy(self) -> bool:
+        """Whether a sender's call is being handled, in this process or another."""
+        if self._files is None:
+            with self._condition:
+                return self._urgent > 0
+        try:
+            fcntl.flock(self._files[2], fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(self._files[2], fcntl.LOCK_UN)
+        return False
+
+    def _wait_for_senders(self) -> None:
+        deadline = time.monotonic() + self.PATIENCE
+        while time.monotonic() < deadline and self.senders_busy():
+            time.sleep(self.LOOK_AGAIN)
+
+
+def urgent_writes(sessions: sessionmaker[Session]) -> AbstractContextManager[Any]:
+    """Background writers to SQLite wait while this is held: a sender waits for an answer."""
+    gate = _gate(sessions)
+    return gate.intent() if gate is not None else nullcontext()
+
+
+def senders_busy(sessions: sessionmaker[Session]) -> bool:
+    """On SQLite, whether a sender waits for an answer now: background work then takes a small bite."""
+    gate = _gate(sessions)
+    return gate is not None and gate.senders_busy()
 
 
 def _one_writer(sessions: sessionmaker[Session], urgent: bool) -> AbstractContextManager[Any]:
     """On SQLite, writers take turns here, urgent ones first."""
+    gate = _gate(sessions)
+    return gate.turn(urgent) if gate is not None else nullcontext()
+
+
+def _gate(sessions: sessionmaker[Session]) -> _WriterGate | None:
     engine = sessions.kw["bind"]
     if engine.dialect.name != "sqlite":
-        return nullcontext()
+        return None
     with _GATES_LOCK:
         key = engine.url.render_as_string()
         if key not in _GATES:
             database = engine.url.database
-            _GATES[key] = _WriterGate(f"{database}.write-lock" if database and database != ":memory:" else None)
-    return _GATES[key].turn(urgent)
+            _GATES[key] = _WriterGate(database if database and database != ":memory:" else None)
+    return _GATES[key]
 
 
 _GATES: dict[str, _WriterGate] = {}

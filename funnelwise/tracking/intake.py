@@ -29,57 +29,57 @@ def accept(
     messages: list[tuple[int, Message]],
     result: IngestResult,
 ) -> IngestResult:
-    """Keeps the messages in the intake; a message id logged or waiting already is a duplicate."""
-    rows = [
-        {"message_id": m.message_id, "payload": dump(m), "source_id": source_id, "received_at": m.received_at}
-        for _, m in messages
-    ]
-    accepted = write_retrying(sessions, lambda session: _append(session, rows), urgent=True)
+    """Keeps the messages in the intake; one logged already, or earlier in the batch, is a duplicate.
+
+    A replay of a message still waiting in the intake is kept too, and dropped when it is resolved:
+    the log stores each message id once either way.
+    """
+    rows: dict[str, dict[str, Any]] = {}
+    for _, message in messages:
+        rows.setdefault(
+            message.message_id,
+            {"message_id": message.message_id, "payload": dump(message), "received_at": message.received_at},
+        )
+    accepted = write_retrying(
+        sessions, lambda session: _append(session, source_id, list(rows.values())), urgent=True
+    )
     result.accepted += accepted
     result.duplicates += len(messages) - accepted
     return result
 
 
-def _append(session: Session, rows: list[dict[str, Any]]) -> int:
+def _append(session: Session, source_id: int, rows: list[dict[str, Any]]) -> int:
+    at = rows[0]["received_at"]
     if dialect_name(session) == "postgresql":
-        document = orjson.dumps([{"message_id": r["message_id"], "payload": r["payload"]} for r in rows]).decode()
-        parameters = {"rows": document, "source_id": rows[0]["source_id"], "at": rows[0]["received_at"]}
-        appended = len(session.scalars(_POSTGRES_APPEND, parameters).all())
+        document = orjson.dumps(
+            [{"message_id": r["message_id"], "payload": r["payload"]} for r in rows]
+        ).decode()
+        appended = session.execute(_POSTGRES_APPEND, {"rows": document, "source_id": source_id, "at": at})
         session.execute(text(f"NOTIFY {CHANNEL}"))
-        return appended
-    # SQLite: this transaction holds the database's one write lock, so what it reads stays true.
+        return appended.rowcount
     # The ids travel as one JSON array, so the statement's text is the same for every batch.
-    ids = orjson.dumps([r["message_id"] for r in rows]).decode()
     connection = session.connection()
-    seen = {found for (found,) in connection.exec_driver_sql(_SQLITE_SEEN, (ids, ids))}
-    fresh: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        if row["message_id"] not in seen:
-            fresh.setdefault(row["message_id"], row)
+    ids = orjson.dumps([r["message_id"] for r in rows]).decode()
+    logged = {found for (found,) in connection.exec_driver_sql(_SQLITE_LOGGED, (ids,))}
+    fresh = [r for r in rows if r["message_id"] not in logged]
     if fresh:
         # Straight to the driver: the statement is fixed and only the time needs converting, once.
-        table = IntakeMessage.__table__
-        at = table.c.received_at.type.bind_processor(session.get_bind().dialect)(rows[0]["received_at"])
+        stamp = IntakeMessage.__table__.c.received_at.type.bind_processor(connection.dialect)(at)
         connection.exec_driver_sql(
             "INSERT INTO event_intake (message_id, source_id, payload, received_at) VALUES (?, ?, ?, ?)",
-            [(r["message_id"], r["source_id"], r["payload"], at) for r in fresh.values()],
+            [(r["message_id"], source_id, r["payload"], stamp) for r in fresh],
         )
     return len(fresh)
 
 
-_SQLITE_SEEN = (
-    "SELECT message_id FROM events WHERE message_id IN (SELECT value FROM json_each(?)) UNION ALL "
-    "SELECT message_id FROM event_intake WHERE message_id IN (SELECT value FROM json_each(?))"
-)
-# One statement, whatever the batch's size: replays of logged messages are skipped by the NOT
-# EXISTS, replays of waiting ones (or of one in this same batch) by the ON CONFLICT.
+_SQLITE_LOGGED = "SELECT message_id FROM events WHERE message_id IN (SELECT value FROM json_each(?))"
+# One statement, whatever the batch's size; in the batch's order, so the log keeps it.
 _POSTGRES_APPEND = text(
     "INSERT INTO event_intake (message_id, source_id, payload, received_at) "
     "SELECT r.message_id, :source_id, r.payload, :at FROM ROWS FROM "
     "(jsonb_to_recordset(CAST(:rows AS jsonb)) AS (message_id text, payload text)) WITH ORDINALITY "
     "AS r(message_id, payload, n) "
-    "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = r.message_id) "
-    "ORDER BY r.n ON CONFLICT (message_id) DO NOTHING RETURNING message_id"
+    "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = r.message_id) ORDER BY r.n"
 )
 
 

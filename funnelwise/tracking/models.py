@@ -71,7 +71,9 @@ class IntakeMessage(Base):
     __tablename__ = "event_intake"
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
-    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    # Not unique: a replay is dropped against the log, when accepted and again when resolved, and
+    # a unique index over random ids would cost each accepted batch a page write per message.
+    message_id: Mapped[str] = mapped_column(String(255))
     source_id: Mapped[int | None] = mapped_column(
         BigIntId, ForeignKey("sources.id", ondelete="SET NULL"), nullable=True
     )

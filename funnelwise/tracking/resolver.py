@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from funnelwise.context import Context
 from funnelwise.db.dialect import dialect_name, one_of
 from funnelwise.errors import FieldError
-from funnelwise.tracking.ingest import store_messages, write_retrying
+from funnelwise.tracking.ingest import senders_busy, store_messages, write_retrying
 from funnelwise.tracking.intake import load
 from funnelwise.tracking.messages import Message
 from funnelwise.tracking.models import IngestWarning, IntakeMessage
@@ -28,6 +28,9 @@ logger = logging.getLogger(__name__)
 # Large enough that a batch's fixed statements cost little per message, small enough that on
 # SQLite the accepting requests queued behind it for the one write lock wait briefly.
 BATCH = 100
+# When senders wait on SQLite's one writer anyway, the resolver takes only this many, so none of
+# them waits long behind it.
+BITE = 10
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,9 @@ class IntakeStatus:
 def resolve_pending(sessions: sessionmaker[Session], ctx: Context, limit: int = BATCH) -> Resolved:
     """Logs up to `limit` of the oldest waiting messages; a batch that fails is retried one by one."""
     try:
-        return write_retrying(sessions, lambda session: _resolve(session, ctx, _claim(session, limit)))
+        return write_retrying(
+            sessions, lambda session: _resolve(session, ctx, _claim(session, _size(sessions, limit)))
+        )
     except (OperationalError, InterfaceError):
         raise  # The database is away: nothing is wrong with the messages, they wait for it.
     except Exception:
@@ -83,6 +88,10 @@ def retry_failed(session: Session) -> int:
     return result.rowcount
 
 
+def _size(sessions: sessionmaker[Session], limit: int) -> int:
+    return min(limit, BITE) if senders_busy(sessions) else limit
+
+
 def _claim(session: Session, limit: int, intake_id: int | None = None) -> list[Any]:
     query = select(IntakeMessage.id, IntakeMessage.source_id, IntakeMessage.payload).where(
         IntakeMessage.failed_at.is_(None)
@@ -108,7 +117,10 @@ def _resolve(session: Session, ctx: Context, claimed: list[Any]) -> Resolved:
 
 
 def _keep_warnings(
-    session: Session, ctx: Context, messages: list[tuple[int, Message]], warnings: list[tuple[int, FieldError]]
+    session: Session,
+    ctx: Context,
+    messages: list[tuple[int, Message]],
+    warnings: list[tuple[int, FieldError]],
 ) -> None:
     if not warnings:
         return

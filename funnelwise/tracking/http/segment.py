@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from funnelwise.context import Context
 from funnelwise.errors import FieldError
-from funnelwise.tracking.ingest import IngestResult, read_messages
+from funnelwise.tracking.ingest import IngestResult, read_messages, urgent_writes
 from funnelwise.tracking.intake import accept
 from funnelwise.tracking.messages import MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, MessageType, Rejected, parse_time
 from funnelwise.tracking.sources import source_for_write_key
@@ -55,6 +55,12 @@ for _kind in MessageType:
 
 
 async def _handle(request: Request, kind: MessageType | None) -> JSONResponse:
+    # From the first byte to the answer, background writers to SQLite give this call way.
+    with urgent_writes(request.app.state.sessionmaker):
+        return await _answer_call(request, kind)
+
+
+async def _answer_call(request: Request, kind: MessageType | None) -> JSONResponse:
     limit = MAX_MESSAGE_BYTES if kind is not None else MAX_BATCH_BYTES
     try:
         raw = await _read_body(request, limit)

@@ -32,7 +32,6 @@ def upgrade() -> None:
             ["source_id"], ["sources.id"], name=op.f("fk_event_intake_source_id_sources"), ondelete="SET NULL"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_event_intake")),
-        sa.UniqueConstraint("message_id", name=op.f("uq_event_intake_message_id")),
     )
     op.create_table(
         "ingest_warnings",
