@@ -12,7 +12,7 @@ import httpx
 import psycopg
 import pytest
 import uvicorn
-from sqlalchemy import Engine, make_url, text
+from sqlalchemy import Engine, make_url, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from funnelwise.api.app import create_app
@@ -23,6 +23,8 @@ from funnelwise.context import Context
 from funnelwise.db.base import Base
 from funnelwise.db.engine import make_engine, make_sessionmaker
 from funnelwise.db.migrate import upgrade
+from funnelwise.tracking.models import IngestWarning
+from funnelwise.tracking.resolver import resolve_all
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "FUNNELWISE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -142,6 +144,12 @@ def live_server(engine: Engine, database_url: str, _shared_clock: SimulatedClock
 
 
 @pytest.fixture
+def resolve(sessions: sessionmaker[Session], ctx: Context) -> Callable[[], int]:
+    """Works off the intake as `funnelwise serve`'s worker would: accepted tracking calls reach the log."""
+    return lambda: resolve_all(sessions, ctx)
+
+
+@pytest.fixture
 def client_with(
     live_server: str, sessions: sessionmaker[Session], ctx: Context
 ) -> Iterator[Callable[..., httpx.Client]]:
@@ -164,3 +172,19 @@ def client_with(
 def api(client_with: Callable[..., httpx.Client]) -> httpx.Client:
     """An HTTP client whose key may do everything."""
     return client_with("*")
+
+
+@pytest.fixture
+def logged_warnings(sessions: sessionmaker[Session]) -> Callable[[], list[tuple[str, str, str]]]:
+    """What the worker found stored calls could not do: (message id, field, message), oldest first."""
+
+    def read() -> list[tuple[str, str, str]]:
+        with sessions() as session:
+            found = session.execute(
+                select(IngestWarning.message_id, IngestWarning.field, IngestWarning.message).order_by(
+                    IngestWarning.id
+                )
+            )
+            return [tuple(row) for row in found]
+
+    return read

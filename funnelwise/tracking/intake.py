@@ -4,6 +4,7 @@ Accepting is one short write, so a burst of traffic costs the senders little; wh
 about is worked out after, by the resolver (`funnelwise.tracking.resolver`), in large batches.
 """
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -85,22 +86,24 @@ _POSTGRES_APPEND = text(
 
 def dump(message: Message) -> str:
     """The message as JSON text, which `load` reads back to an equal message."""
-    return orjson.dumps(
-        {
-            "type": message.type.value,
-            "message_id": message.message_id,
-            "user_id": message.user_id,
-            "anonymous_id": message.anonymous_id,
-            "name": message.name,
-            "properties": message.properties,
-            "traits": message.traits,
-            "context": message.context,
-            "occurred_at": message.occurred_at,
-            "received_at": message.received_at,
-            "group_id": message.group_id,
-            "previous_id": message.previous_id,
-        }
-    ).decode()
+    document = {
+        "type": message.type.value,
+        "message_id": message.message_id,
+        "user_id": message.user_id,
+        "anonymous_id": message.anonymous_id,
+        "name": message.name,
+        "properties": message.properties,
+        "traits": message.traits,
+        "context": message.context,
+        "occurred_at": message.occurred_at,
+        "received_at": message.received_at,
+        "group_id": message.group_id,
+        "previous_id": message.previous_id,
+    }
+    try:
+        return orjson.dumps(document).decode()
+    except TypeError:  # an integer beyond 64 bits, which only the standard library writes
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":"), default=datetime.isoformat)
 
 
 def load(payload: str, source_id: int | None) -> Message:

@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -42,8 +43,7 @@ class Resolved:
     failed: int = 0
 
 
-@dataclass(frozen=True)
-class IntakeStatus:
+class IntakeStatus(BaseModel):
     waiting: int
     failed: int
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from funnelwise.context import Context
 from funnelwise.errors import InvalidInput, NotFound
-from funnelwise.tracking.models import Source
+from funnelwise.tracking.models import IngestWarning, Source
 
 # Letters and digits only: a key may start with any of them, and one starting with "-" would be
 # read as an option by `funnelwise source revoke KEY`. 32 of 62 symbols: 190 random bits.
@@ -59,3 +59,27 @@ def revoke_source(session: Session, ctx: Context, key: str) -> SourceOut:
 def source_for_write_key(session: Session, write_key: str) -> int | None:
     """The id of the live source with this write key, or None."""
     return session.scalar(select(Source.id).where(Source.write_key == write_key, Source.revoked_at.is_(None)))
+
+
+class IngestWarningOut(BaseModel):
+    """What one stored message could not do, as the worker found when it logged it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    message_id: str
+    field: str
+    message: str
+    created_at: datetime
+
+
+def source_warnings(session: Session, source_id: int, limit: int = 100) -> list[IngestWarningOut]:
+    """The source's newest ingest warnings first."""
+    if session.get(Source, source_id) is None:
+        raise NotFound("source", source_id)
+    found = session.scalars(
+        select(IngestWarning)
+        .where(IngestWarning.source_id == source_id)
+        .order_by(IngestWarning.id.desc())
+        .limit(limit)
+    )
+    return [IngestWarningOut.model_validate(w) for w in found]

@@ -18,9 +18,14 @@ def write_key(sessions: sessionmaker[Session], ctx: Context) -> str:
 
 
 @pytest.fixture
-def tracking(live_server: str, write_key: str) -> Iterator[httpx.Client]:
-    """An HTTP client authenticated as the source, the way Segment's libraries are (Basic auth)."""
-    with httpx.Client(base_url=live_server, auth=(write_key, ""), timeout=30) as client:
+def tracking(live_server: str, write_key: str, resolve: Callable[[], int]) -> Iterator[httpx.Client]:
+    """An HTTP client authenticated as the source, the way Segment's libraries are (Basic auth).
+
+    The test server runs no worker; after each answer the intake is worked off, so every call a
+    test makes has reached the log before the test looks, as it does moments later in production.
+    """
+    hooks = {"response": [lambda _response: resolve()]}
+    with httpx.Client(base_url=live_server, auth=(write_key, ""), timeout=30, event_hooks=hooks) as client:
         yield client
 
 

@@ -15,8 +15,11 @@ from funnelwise.contacts.identity import resolve_contact_id
 from funnelwise.contacts.models import Company, Contact
 from funnelwise.context import Context
 from funnelwise.tracking.models import AnonymousProfile, Event
+from funnelwise.tracking.resolver import resolve_pending
 from tests.factories import make_company, make_contact
 
+Resolve = Callable[[], int]
+Warnings = Callable[[], list[tuple[str, str, str]]]
 Send = Callable[..., httpx.Response]
 NAVER_AD = "https://acme.co.kr/?utm_source=naver&utm_medium=cpc&utm_campaign=winter"
 NAVER = "https://search.naver.com/search.naver?query=crm"
@@ -186,19 +189,23 @@ def test_a_user_first_seen_by_id_and_an_imported_lead_with_their_email_become_on
 
 
 def test_an_email_that_belongs_to_another_user_is_left_there_with_a_warning(
-    send: Send, sessions: sessionmaker[Session]
+    send: Send, sessions: sessionmaker[Session], logged_warnings: Warnings
 ) -> None:
     send(message("identify", userId="u-1", traits={"email": "kim@acme.co.kr"}))
     owner = contacts(sessions)[0]
 
-    answer = send(message("identify", userId="u-2", traits={"email": "kim@acme.co.kr", "title": "대리"}))
+    answer = send(
+        message(
+            "identify",
+            userId="u-2",
+            traits={"email": "kim@acme.co.kr", "title": "대리"},
+            messageId="identify-2",
+        )
+    )
 
-    assert answer.json()["warnings"] == [
-        {
-            "index": 0,
-            "field": "traits.email",
-            "message": f"'kim@acme.co.kr' belongs to contact {owner.id}; left there",
-        }
+    assert answer.json() == {"success": True}
+    assert logged_warnings() == [
+        ("identify-2", "traits.email", f"'kim@acme.co.kr' belongs to contact {owner.id}; left there")
     ]
     assert [(c.user_id, c.email, c.job_title) for c in contacts(sessions)] == [
         ("u-1", "kim@acme.co.kr", None),
@@ -342,21 +349,17 @@ def test_a_group_with_a_domain_adopts_the_company_made_from_the_email_domain(
 
 
 def test_a_group_whose_domain_belongs_to_another_company_keeps_it_there_with_a_warning(
-    send: Send, session: Session, sessions: sessionmaker[Session], ctx: Context
+    send: Send, session: Session, sessions: sessionmaker[Session], ctx: Context, logged_warnings: Warnings
 ) -> None:
     other = make_company(session, ctx, name="Acme Holdings", domain="acme.co.kr")
     make_company(session, ctx, name="Old", domain="old.co.kr")
     with sessions.begin() as claim:
         claim.get_one(Company, other.id).external_id = "acct-1"
 
-    answer = send(message("group", userId="u-1", groupId="acct-2", traits={"website": "acme.co.kr"}))
+    send(message("group", userId="u-1", groupId="acct-2", traits={"website": "acme.co.kr"}, messageId="g-1"))
 
-    assert answer.json()["warnings"] == [
-        {
-            "index": 0,
-            "field": "traits.website",
-            "message": f"'acme.co.kr' belongs to company {other.id}; left there",
-        }
+    assert logged_warnings() == [
+        ("g-1", "traits.website", f"'acme.co.kr' belongs to company {other.id}; left there")
     ]
     with sessions() as check:
         [company] = check.scalars(select(Company).filter_by(external_id="acct-2"))
@@ -364,14 +367,17 @@ def test_a_group_whose_domain_belongs_to_another_company_keeps_it_there_with_a_w
 
 
 def test_concurrent_joins_of_one_visitor_leave_none_of_its_events_anonymous(
-    live_server: str, write_key: str, sessions: sessionmaker[Session]
+    live_server: str, write_key: str, sessions: sessionmaker[Session], ctx: Context, resolve: Resolve
 ) -> None:
     joiners, visitors, rounds = 6, 4, 6
     start = threading.Barrier(joiners + visitors)
 
     def post(batch: list[dict[str, Any]]) -> int:
+        """Sends a batch, then resolves a few waiting calls: ten workers, racing each other."""
         with httpx.Client(base_url=live_server, auth=(write_key, ""), timeout=60) as client:
-            return client.post("/v1/batch", json={"batch": batch}).status_code
+            status = client.post("/v1/batch", json={"batch": batch}).status_code
+        resolve_pending(sessions, ctx, limit=3)
+        return status
 
     def join(number: int) -> list[int]:
         identify = message("identify", userId="u-1", anonymousId="anon-1", traits={"email": "kim@acme.co.kr"})
@@ -390,6 +396,8 @@ def test_concurrent_joins_of_one_visitor_leave_none_of_its_events_anonymous(
         futures = [pool.submit(join, n) for n in range(2, joiners + 2)]
         futures += [pool.submit(browse, n) for n in range(visitors)]
         statuses = [status for future in futures for status in future.result()]
+
+    resolve()
 
     assert statuses == [200] * (joiners + visitors * rounds)
     [contact] = contacts(sessions)

@@ -112,7 +112,7 @@ def test_a_batch_stores_calls_of_every_type_and_says_success(
 
 
 def test_the_write_key_may_come_in_the_body_as_browsers_beacons_send_it(
-    live_server: str, write_key: str, sessions: sessionmaker[Session]
+    live_server: str, write_key: str, sessions: sessionmaker[Session], resolve: Callable[[], int]
 ) -> None:
     body = {"writeKey": write_key, "batch": [track(1)]}
 
@@ -121,6 +121,7 @@ def test_the_write_key_may_come_in_the_body_as_browsers_beacons_send_it(
     )
 
     assert (answer.status_code, answer.json()) == (200, {"success": True})
+    resolve()
     assert [e.message_id for e in stored_events(sessions)] == ["m-1"]
 
 
@@ -234,7 +235,6 @@ def test_a_batch_rejects_each_bad_message_by_index_and_stores_the_rest(
             {"index": 7, "field": "message", "message": "contains a NUL character (\\u0000), which cannot be stored"},
             {"index": 8, "field": "message", "message": "expected a JSON object"},
         ],
-        "warnings": [],
     }  # fmt: skip
     assert [e.message_id for e in stored_events(sessions)] == ["m-0", "m-9"]
 
@@ -327,7 +327,7 @@ def test_a_replayed_message_id_stores_nothing_new(send: Send, sessions: sessionm
 
     again = send(track(2, event="Something Else"), track(3), track(3))
 
-    assert again.json() == {"success": True, "accepted": 1, "duplicates": 2, "rejected": [], "warnings": []}
+    assert again.json() == {"success": True, "accepted": 1, "duplicates": 2, "rejected": []}
     events = stored_events(sessions)
     assert [(e.message_id, e.name) for e in events] == [
         ("m-1", "Viewed Pricing"),

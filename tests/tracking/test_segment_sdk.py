@@ -1,6 +1,6 @@
 """The unmodified official Segment Python SDK, pointed at Funnelwise, tracks a visitor from first page to account."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,11 +12,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from funnelwise.clock import SimulatedClock
 from funnelwise.contacts.models import Company, Contact
-from funnelwise.tracking.models import Event
+from funnelwise.tracking.models import Event, IntakeMessage
 
 LANDING = "https://acme.co.kr/pricing?utm_source=naver&utm_medium=cpc&utm_campaign=winter"
 NAVER = "https://search.naver.com/search.naver?query=crm"
 
+Resolve = Callable[[], int]
 Errors = list[tuple[Exception, list[dict[str, Any]]]]
 
 
@@ -45,7 +46,7 @@ def stored_events(sessions: sessionmaker[Session]) -> list[Event]:
 
 
 def test_a_visitor_found_by_naver_becomes_a_known_contact_of_a_company(
-    sdk: Client, errors: Errors, sessions: sessionmaker[Session], clock: SimulatedClock
+    sdk: Client, errors: Errors, sessions: sessionmaker[Session], clock: SimulatedClock, resolve: Resolve
 ) -> None:
     # The SDK stamps calls with its host's clock; here that clock and the server's agree.
     clock.set(datetime.now(UTC))
@@ -58,6 +59,7 @@ def test_a_visitor_found_by_naver_becomes_a_known_contact_of_a_company(
     sdk.screen("user-42", name="Dashboard")
     sdk.group("user-42", "acme-corp", {"name": "Acme Korea", "website": "acme.co.kr", "employees": 250})
     sdk.flush()
+    resolve()
 
     assert errors == []
     events = {e.type: e for e in stored_events(sessions)}
@@ -100,7 +102,7 @@ def test_a_visitor_found_by_naver_becomes_a_known_contact_of_a_company(
 
 
 def test_many_calls_go_up_gzipped_in_batches_and_each_is_stored_once(
-    live_server: str, write_key: str, sessions: sessionmaker[Session]
+    live_server: str, write_key: str, sessions: sessionmaker[Session], resolve: Resolve
 ) -> None:
     errors: Errors = []
     client = Client(
@@ -115,6 +117,7 @@ def test_many_calls_go_up_gzipped_in_batches_and_each_is_stored_once(
     for number in range(250):
         client.track(f"user-{number % 5}", "Article Read", {"article": number})
     client.shutdown()
+    resolve()
 
     assert errors == []
     with sessions() as session:
@@ -122,14 +125,17 @@ def test_many_calls_go_up_gzipped_in_batches_and_each_is_stored_once(
         assert session.scalar(select(func.count()).select_from(Contact)) == 5
 
 
-def test_in_sync_mode_each_call_is_stored_before_it_returns(
-    live_server: str, write_key: str, sessions: sessionmaker[Session]
+def test_in_sync_mode_each_call_is_kept_before_it_returns_and_logged_by_the_worker(
+    live_server: str, write_key: str, sessions: sessionmaker[Session], resolve: Resolve
 ) -> None:
     client = Client(write_key, host=live_server, sync_mode=True)
 
     success, message = client.track("user-1", "Signed Up", {"plan": "pro"})
 
     assert success is True
+    with sessions() as session:
+        assert session.scalars(select(IntakeMessage.message_id)).all() == [message["messageId"]]
+    assert resolve() == 1
     [event] = stored_events(sessions)
     assert (event.message_id, event.name, event.properties) == (
         message["messageId"],

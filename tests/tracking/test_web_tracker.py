@@ -38,6 +38,8 @@ UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-
 BROWSER_TIME = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 T = TypeVar("T")
 
+Resolve = Callable[[], int]
+
 
 # ----- the website: a few pages on a second origin, carrying the tracker's snippet -----
 
@@ -157,7 +159,9 @@ def _eventually(probe: Callable[[], T | None], what: str, timeout: float = 10) -
     return found
 
 
-def _events(sessions: sessionmaker[Session], name: str | None = None) -> list[Event]:
+def _events(sessions: sessionmaker[Session], resolve: Resolve, name: str | None = None) -> list[Event]:
+    """The events the browser's calls made, once the worker has logged them."""
+    resolve()
     query = select(Event).order_by(Event.id)
     if name is not None:
         query = query.where(Event.name == name)
@@ -165,9 +169,9 @@ def _events(sessions: sessionmaker[Session], name: str | None = None) -> list[Ev
         return list(session.scalars(query))
 
 
-def _wait_events(sessions: sessionmaker[Session], name: str, count: int = 1) -> list[Event]:
+def _wait_events(sessions: sessionmaker[Session], resolve: Resolve, name: str, count: int = 1) -> list[Event]:
     def probe() -> list[Event] | None:
-        found = _events(sessions, name)
+        found = _events(sessions, resolve, name)
         return found if len(found) >= count else None
 
     return _eventually(probe, f"{count} {name!r} event(s)")
@@ -213,11 +217,11 @@ def test_the_script_is_served_as_javascript_and_revalidated_by_its_etag(live_ser
 
 
 def test_a_visitor_from_a_naver_ad_views_the_pricing_page(
-    page: Page, site: Site, sessions: sessionmaker[Session]
+    page: Page, site: Site, sessions: sessionmaker[Session], resolve: Resolve
 ) -> None:
     page.goto(site.url(PRICING), referer=NAVER_SEARCH)
 
-    [viewed] = _wait_events(sessions, "Page Viewed")
+    [viewed] = _wait_events(sessions, resolve, "Page Viewed")
     anonymous_id = _anonymous_id(page)
     assert anonymous_id is not None and UUID4.match(anonymous_id)
     assert (viewed.type, viewed.anonymous_id, viewed.contact_id) == ("page", anonymous_id, None)
@@ -247,12 +251,12 @@ def test_a_visitor_from_a_naver_ad_views_the_pricing_page(
     assert abs(cookie["expires"] - (time.time() + 400 * 86400)) < 3600
 
     # A call the page queued before the script loaded is sent too, by the same visitor.
-    [queued] = _wait_events(sessions, "Pricing Table Shown")
+    [queued] = _wait_events(sessions, resolve, "Pricing Table Shown")
     assert (queued.anonymous_id, queued.properties) == (anonymous_id, {"plans": 3})
 
 
 def test_dwell_time_counts_only_the_seconds_the_page_is_visible(
-    page: Page, site: Site, sessions: sessionmaker[Session]
+    page: Page, site: Site, sessions: sessionmaker[Session], resolve: Resolve
 ) -> None:
     _pause_clock(page)
     page.goto(site.url(PRICING))
@@ -265,9 +269,9 @@ def test_dwell_time_counts_only_the_seconds_the_page_is_visible(
     page.evaluate('fw.track("Checkpoint")')
     page.clock.run_for(1_000)
 
-    _wait_events(sessions, "Checkpoint")
+    _wait_events(sessions, resolve, "Checkpoint")
     # Each mark went in its own batch; batches may be stored in any order.
-    engaged = sorted(_events(sessions, "Page Engaged"), key=lambda e: e.properties["seconds"])
+    engaged = sorted(_events(sessions, resolve, "Page Engaged"), key=lambda e: e.properties["seconds"])
     assert [e.properties["seconds"] for e in engaged] == [15, 30, 60]
     assert engaged[0].properties == {
         "seconds": 15,
@@ -276,7 +280,7 @@ def test_dwell_time_counts_only_the_seconds_the_page_is_visible(
         "title": "Pricing | Acme",
         "max_scroll_percent": 100,  # the whole page fits the window
     }
-    [left] = _events(sessions, "Page Left")
+    [left] = _events(sessions, resolve, "Page Left")
     assert left.properties == {
         "seconds": 65,
         "max_scroll_percent": 100,
@@ -285,12 +289,12 @@ def test_dwell_time_counts_only_the_seconds_the_page_is_visible(
     }
 
     page.clock.run_for(6_000)  # 120 visible seconds, and the batch timer
-    engaged = _wait_events(sessions, "Page Engaged", 4)
+    engaged = _wait_events(sessions, resolve, "Page Engaged", 4)
     assert sorted(e.properties["seconds"] for e in engaged) == [15, 30, 60, 120]
 
 
 def test_scrolling_to_the_bottom_of_a_long_page(
-    page: Page, site: Site, sessions: sessionmaker[Session]
+    page: Page, site: Site, sessions: sessionmaker[Session], resolve: Resolve
 ) -> None:
     _pause_clock(page)
     page.goto(site.url("/guide"))
@@ -299,30 +303,30 @@ def test_scrolling_to_the_bottom_of_a_long_page(
     page.wait_for_function("window.scrollY + window.innerHeight >= document.documentElement.scrollHeight")
     # The scroll handler may run after a first tick on a busy machine: tick until all marks are sent.
     seconds = 0
-    while seconds < 10 and len(_events(sessions, "Page Scrolled")) < 4:
+    while seconds < 10 and len(_events(sessions, resolve, "Page Scrolled")) < 4:
         page.clock.run_for(1_000)
         seconds += 1
         time.sleep(0.2)
-    scrolled = _wait_events(sessions, "Page Scrolled", 4)
+    scrolled = _wait_events(sessions, resolve, "Page Scrolled", 4)
     guide = {"url": site.url("/guide"), "path": "/guide"}
     # One batch; the log stores a batch's events in message-id order, so sort them back.
     marks = sorted((e.properties for e in scrolled), key=lambda p: p["percent"])
     assert marks == [{"percent": p, **guide} for p in (25, 50, 75, 100)]
 
     page.goto(site.url(PRICING))
-    [left] = _wait_events(sessions, "Page Left")
+    [left] = _wait_events(sessions, resolve, "Page Left")
     # Only the seconds the paused clock was run for passed on the page.
     assert left.properties == {"seconds": seconds, "max_scroll_percent": 100, **guide}
 
 
 def test_downloading_the_brochure_and_leaving_for_the_partner_site(
-    page: Page, site: Site, sessions: sessionmaker[Session]
+    page: Page, site: Site, sessions: sessionmaker[Session], resolve: Resolve
 ) -> None:
     page.goto(site.url(PRICING))
 
     with page.expect_download():
         page.click("#brochure")
-    [downloaded] = _wait_events(sessions, "File Downloaded")
+    [downloaded] = _wait_events(sessions, resolve, "File Downloaded")
     assert downloaded.properties == {
         "href": site.url("/files/brochure.pdf"),
         "file_name": "brochure.pdf",
@@ -330,7 +334,7 @@ def test_downloading_the_brochure_and_leaving_for_the_partner_site(
     }
 
     page.click("#partner")
-    [clicked] = _wait_events(sessions, "Link Clicked")
+    [clicked] = _wait_events(sessions, resolve, "Link Clicked")
     assert clicked.properties == {
         "href": site.partner,
         "text": "Our implementation partner",
@@ -340,21 +344,21 @@ def test_downloading_the_brochure_and_leaving_for_the_partner_site(
 
 
 def test_identify_joins_the_anonymous_visits_to_the_contact(
-    page: Page, site: Site, sessions: sessionmaker[Session]
+    page: Page, site: Site, sessions: sessionmaker[Session], resolve: Resolve
 ) -> None:
     page.goto(site.url(PRICING))
-    [viewed] = _wait_events(sessions, "Page Viewed")
+    [viewed] = _wait_events(sessions, resolve, "Page Viewed")
     assert viewed.contact_id is None
 
     page.evaluate('fw.identify("u-42", {email: "kim@acme.co.kr"})')
-    _wait_events(sessions, "Identify")
+    _wait_events(sessions, resolve, "Identify")
     with sessions() as session:
         contact = session.scalars(select(Contact).where(Contact.user_id == "u-42")).one()
     assert contact.email == "kim@acme.co.kr"
     assert page.evaluate('localStorage.getItem("fw_uid")') == "u-42"
 
     page.evaluate('fw.track("Demo Requested", {product: "CRM"})')
-    [requested] = _wait_events(sessions, "Demo Requested")
+    [requested] = _wait_events(sessions, resolve, "Demo Requested")
     assert (requested.contact_id, requested.anonymous_id) == (contact.id, _anonymous_id(page))
     with sessions() as session:
         names = sorted(e.name for e in timeline(session, contact.id).results)
@@ -362,7 +366,7 @@ def test_identify_joins_the_anonymous_visits_to_the_contact(
 
 
 def test_nothing_is_sent_or_stored_before_the_visitor_consents(
-    page: Page, site: Site, live_server: str, sessions: sessionmaker[Session]
+    page: Page, site: Site, live_server: str, sessions: sessionmaker[Session], resolve: Resolve
 ) -> None:
     sent: list[str] = []
     page.on("request", lambda request: sent.append(request.url) if "/v1/" in request.url else None)
@@ -376,10 +380,10 @@ def test_nothing_is_sent_or_stored_before_the_visitor_consents(
 
     page.evaluate("fw.consent(true)")
     page.clock.run_for(1_000)
-    [viewed] = _wait_events(sessions, "Page Viewed")
+    [viewed] = _wait_events(sessions, resolve, "Page Viewed")
     assert viewed.properties["path"] == "/welcome"
     assert viewed.anonymous_id == _anonymous_id(page)
-    assert [e.name for e in _events(sessions)] == ["Page Viewed"]
+    assert [e.name for e in _events(sessions, resolve)] == ["Page Viewed"]
     assert sent == [f"{live_server}/v1/batch"]
 
     page.evaluate('fw.consent(false); fw.track("After Withdrawal")')

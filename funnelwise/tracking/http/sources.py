@@ -1,10 +1,18 @@
 """/api/v1/sources: tracking sources and their write keys."""
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from funnelwise.api.deps import ContextDep, SessionDep, require
-from funnelwise.tracking.sources import SourceOut, create_source, list_sources, revoke_source
+from funnelwise.tracking.resolver import IntakeStatus, intake_status
+from funnelwise.tracking.sources import (
+    IngestWarningOut,
+    SourceOut,
+    create_source,
+    list_sources,
+    revoke_source,
+    source_warnings,
+)
 
 router = APIRouter(prefix="/sources", tags=["tracking"])
 Read = Depends(require("tracking:read"))
@@ -20,6 +28,21 @@ class SourceIn(BaseModel):
 @router.get("", dependencies=[Read])
 def search(session: SessionDep) -> list[SourceOut]:
     return list_sources(session)
+
+
+@router.get("/intake", dependencies=[Read])
+def intake(session: SessionDep) -> IntakeStatus:
+    """Accepted calls not yet in the log: waiting for the worker, and failed (see the worker's log)."""
+    return intake_status(session)
+
+
+@router.get("/{source_id}/warnings", dependencies=[Read])
+def warnings(
+    session: SessionDep, source_id: int, limit: int = Query(100, ge=1, le=1000)
+) -> list[IngestWarningOut]:
+    """Newest first: what stored calls of this source could not do (a trait left on another
+    contact, an order that could not be made), found when the worker logged them."""
+    return source_warnings(session, source_id, limit)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, dependencies=[Write])
