@@ -94,7 +94,7 @@ def export_rows(
             rows = session.execute(query).all()
         for contact, company_name, company_domain in rows:
             extras = {"company_name": company_name, "company_domain": company_domain}
-            writer.writerow([_cell(contact, extras, column) for column in columns])
+            writer.writerow([contact_cell(contact, extras, column) for column in columns])
         if rows:
             yield line.take()
         if len(rows) < PAGE_ROWS:
@@ -102,7 +102,7 @@ def export_rows(
         last_id = rows[-1][0].id
 
 
-def _cell(contact: Contact, extras: dict[str, Any], column: str) -> str:
+def contact_cell(contact: Contact, extras: dict[str, Any], column: str) -> str:
     if column in extras:
         value = extras[column]
     elif column in CONTACT_FIELDS or column in EXTRA_COLUMNS:

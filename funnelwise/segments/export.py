@@ -17,9 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, Select, select
 from sqlalchemy.orm import Session
 
-# The contacts exporter's rules for a cell; shared so both exports write a value alike.
-from funnelwise.contacts.exporter import KOREAN_HEADERS, PAGE_ROWS
-from funnelwise.contacts.exporter import _cell as contact_cell
+from funnelwise.contacts.exporter import KOREAN_HEADERS, PAGE_ROWS, contact_cell
 from funnelwise.contacts.models import Company, Contact
 from funnelwise.db.engine import READONLY
 from funnelwise.segments.models import SegmentMembership, StaticListMember
