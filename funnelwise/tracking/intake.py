@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from funnelwise.context import Context
 from funnelwise.db.dialect import dialect_name
-from funnelwise.tracking.ingest import IngestResult, write_retrying
+from funnelwise.db.writes import write_retrying
+from funnelwise.tracking.ingest import IngestResult
 from funnelwise.tracking.messages import Message, MessageType
 from funnelwise.tracking.models import IntakeMessage
 

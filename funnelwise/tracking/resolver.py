@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from funnelwise.context import Context
 from funnelwise.db.dialect import dialect_name, one_of
+from funnelwise.db.writes import senders_busy, write_retrying
 from funnelwise.errors import FieldError
-from funnelwise.tracking.ingest import senders_busy, store_messages, write_retrying
+from funnelwise.tracking.ingest import store_messages
 from funnelwise.tracking.intake import load
 from funnelwise.tracking.messages import Message
 from funnelwise.tracking.models import IngestWarning, IntakeMessage

@@ -17,8 +17,9 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from funnelwise.context import Context
+from funnelwise.db.writes import urgent_writes
 from funnelwise.errors import FieldError
-from funnelwise.tracking.ingest import IngestResult, read_messages, urgent_writes
+from funnelwise.tracking.ingest import IngestResult, read_messages
 from funnelwise.tracking.intake import accept
 from funnelwise.tracking.messages import MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, MessageType, Rejected, parse_time
 from funnelwise.tracking.sources import source_for_write_key
