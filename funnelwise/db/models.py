@@ -5,6 +5,7 @@ from funnelwise.commerce.models import Order, OrderItem, Product
 from funnelwise.contacts.models import Company, Contact, ContactIdentity, PropertyDefinition
 from funnelwise.db.base import Base
 from funnelwise.messaging.models import Consent
+from funnelwise.scoring.models import ContactScore, ScoreModel, ScoreModelVersion
 from funnelwise.segments.models import Segment, SegmentMembership, StaticList, StaticListMember
 from funnelwise.tracking.models import (
     AnonymousProfile,
@@ -24,6 +25,7 @@ __all__ = [
     "Consent",
     "Contact",
     "ContactIdentity",
+    "ContactScore",
     "Event",
     "Form",
     "FormSubmission",
@@ -33,6 +35,8 @@ __all__ = [
     "OrderItem",
     "Product",
     "PropertyDefinition",
+    "ScoreModel",
+    "ScoreModelVersion",
     "Segment",
     "SegmentMembership",
     "Source",

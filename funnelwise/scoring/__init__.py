@@ -1,0 +1,1 @@
+"""Lead scoring: score models of rules over the condition language, decay, caps, grades."""
