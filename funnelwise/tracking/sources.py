@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from funnelwise.context import Context
 from funnelwise.errors import InvalidInput, NotFound
-from funnelwise.tracking.models import IngestWarning, Source
+from funnelwise.tracking.models import IngestWarning, IntakeMessage, Source
 
 # Letters and digits only: a key may start with any of them, and one starting with "-" would be
 # read as an option by `funnelwise source revoke KEY`. 32 of 62 symbols: 190 random bits.
@@ -83,3 +83,27 @@ def source_warnings(session: Session, source_id: int, limit: int = 100) -> list[
         .limit(limit)
     )
     return [IngestWarningOut.model_validate(w) for w in found]
+
+
+class IntakeFailureOut(BaseModel):
+    """An accepted message the worker could not log even on its own; it waits for a retry."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    message_id: str
+    source_id: int | None
+    received_at: datetime
+    failed_at: datetime
+    error: str
+
+
+def intake_failures(session: Session, limit: int = 20) -> list[IntakeFailureOut]:
+    """The intake's failed messages, the latest to fail first."""
+    found = session.scalars(
+        select(IntakeMessage)
+        .where(IntakeMessage.failed_at.is_not(None))
+        .order_by(IntakeMessage.failed_at.desc(), IntakeMessage.id.desc())
+        .limit(limit)
+    )
+    return [IntakeFailureOut.model_validate(m) for m in found]

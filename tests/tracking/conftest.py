@@ -37,3 +37,11 @@ def send(tracking: httpx.Client) -> Callable[..., httpx.Response]:
         return tracking.post("/v1/batch", json={"batch": list(messages)})
 
     return post
+
+
+@pytest.fixture
+def accept(live_server: str, write_key: str) -> Iterator[Callable[..., httpx.Response]]:
+    """Posts one batch to /v1/batch as the source and leaves what it accepted in the intake:
+    nothing resolves it, so a test sees the queue the worker would find."""
+    with httpx.Client(base_url=live_server, auth=(write_key, ""), timeout=30) as client:
+        yield lambda *messages: client.post("/v1/batch", json={"batch": list(messages)})

@@ -1,14 +1,16 @@
 """/api/v1/sources: tracking sources and their write keys."""
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from funnelwise.api.deps import ContextDep, SessionDep, require
-from funnelwise.tracking.resolver import IntakeStatus, intake_status
+from funnelwise.api.deps import ContextDep, IdPath, SessionDep, require
+from funnelwise.tracking.resolver import IntakeStatus, intake_status, retry_failed
 from funnelwise.tracking.sources import (
     IngestWarningOut,
+    IntakeFailureOut,
     SourceOut,
     create_source,
+    intake_failures,
     list_sources,
     revoke_source,
     source_warnings,
@@ -17,6 +19,10 @@ from funnelwise.tracking.sources import (
 router = APIRouter(prefix="/sources", tags=["tracking"])
 Read = Depends(require("tracking:read"))
 Write = Depends(require("tracking:write"))
+
+
+class Retried(BaseModel):
+    retried: int = Field(description="Failed messages put back in the queue")
 
 
 class SourceIn(BaseModel):
@@ -32,13 +38,28 @@ def search(session: SessionDep) -> list[SourceOut]:
 
 @router.get("/intake", dependencies=[Read])
 def intake(session: SessionDep) -> IntakeStatus:
-    """Accepted calls not yet in the log: waiting for the worker, and failed (see the worker's log)."""
+    """Accepted calls not yet in the log: waiting for the worker, and failed (listed by /intake/failed)."""
     return intake_status(session)
+
+
+@router.get("/intake/failed", dependencies=[Read])
+def intake_failed(session: SessionDep, limit: int = Query(20, ge=1, le=1000)) -> list[IntakeFailureOut]:
+    """The latest to fail first: accepted calls the worker could not log, with the error it met."""
+    return intake_failures(session, limit)
+
+
+@router.post("/intake/retry", dependencies=[Write])
+def intake_retry(session: SessionDep, request: Request, background: BackgroundTasks) -> Retried:
+    """Puts the failed calls back in the queue; the worker tries them again."""
+    retried = retry_failed(session)
+    # After the commit, which comes before the answer: woken earlier, the worker would find nothing.
+    background.add_task(request.app.state.worker.wake)
+    return Retried(retried=retried)
 
 
 @router.get("/{source_id}/warnings", dependencies=[Read])
 def warnings(
-    session: SessionDep, source_id: int, limit: int = Query(100, ge=1, le=1000)
+    session: SessionDep, source_id: IdPath, limit: int = Query(100, ge=1, le=1000)
 ) -> list[IngestWarningOut]:
     """Newest first: what stored calls of this source could not do (a trait left on another
     contact, an order that could not be made), found when the worker logged them."""
@@ -52,6 +73,6 @@ def create(session: SessionDep, ctx: ContextDep, body: SourceIn) -> SourceOut:
 
 
 @router.post("/{source_id}/revoke", dependencies=[Write])
-def revoke(session: SessionDep, ctx: ContextDep, source_id: int) -> SourceOut:
+def revoke(session: SessionDep, ctx: ContextDep, source_id: IdPath) -> SourceOut:
     """Revokes the source: its write key gets 401 from now on."""
     return revoke_source(session, ctx, str(source_id))
