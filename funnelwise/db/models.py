@@ -5,6 +5,20 @@ from funnelwise.commerce.models import Order, OrderItem, Product
 from funnelwise.contacts.models import Company, Contact, ContactIdentity, PropertyDefinition
 from funnelwise.db.base import Base
 from funnelwise.messaging.models import Consent
+from funnelwise.sales.models import (
+    AssignmentRule,
+    Deal,
+    DealStageChange,
+    Escalation,
+    Pipeline,
+    PipelineStage,
+    SalesTask,
+    SalesTeam,
+    SalesTeamMember,
+    SlaPolicy,
+    StageHistory,
+    StageRule,
+)
 from funnelwise.scoring.models import ContactScore, ScoreModel, ScoreModelVersion
 from funnelwise.segments.models import Segment, SegmentMembership, StaticList, StaticListMember
 from funnelwise.tracking.models import (
@@ -20,12 +34,16 @@ from funnelwise.tracking.models import (
 __all__ = [
     "AnonymousProfile",
     "ApiKey",
+    "AssignmentRule",
     "Base",
     "Company",
     "Consent",
     "Contact",
     "ContactIdentity",
     "ContactScore",
+    "Deal",
+    "DealStageChange",
+    "Escalation",
     "Event",
     "Form",
     "FormSubmission",
@@ -33,13 +51,21 @@ __all__ = [
     "IntakeMessage",
     "Order",
     "OrderItem",
+    "Pipeline",
+    "PipelineStage",
     "Product",
     "PropertyDefinition",
+    "SalesTask",
+    "SalesTeam",
+    "SalesTeamMember",
     "ScoreModel",
     "ScoreModelVersion",
     "Segment",
     "SegmentMembership",
+    "SlaPolicy",
     "Source",
+    "StageHistory",
+    "StageRule",
     "StaticList",
     "StaticListMember",
     "User",
