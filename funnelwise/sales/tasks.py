@@ -2,7 +2,7 @@
 
 import secrets
 from collections.abc import Callable, Mapping, Sequence
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
@@ -149,7 +149,7 @@ def create_task(session: Session, ctx: Context, data: TaskIn) -> TaskOut:
         owner_id=owner_id,
         title=data.title,
         notes=data.notes,
-        due_at=data.due_at,
+        due_at=data.due_at.astimezone(UTC),
         status=OPEN,
         created_at=now,
         updated_at=now,
