@@ -63,6 +63,7 @@ def test_a_source_needs_a_name_and_a_key_allowed_to_write(
     nameless = api.post("/api/v1/sources", json={"name": "   "})
     refused = reader.post("/api/v1/sources", json={"name": "web"})
     unknown = api.post("/api/v1/sources/424242/revoke")
+    beyond_any_id = api.post(f"/api/v1/sources/{2**64}/revoke")
 
     assert (nameless.status_code, nameless.json()["errors"]) == (
         422,
@@ -70,6 +71,7 @@ def test_a_source_needs_a_name_and_a_key_allowed_to_write(
     )
     assert refused.status_code == 403
     assert (unknown.status_code, unknown.json()["detail"]) == (404, "source '424242' not found")
+    assert beyond_any_id.status_code == 422
     assert reader.get("/api/v1/sources").json() == []
 
 
