@@ -1,17 +1,30 @@
-"""Helpers for the sales tests: tracking an event, and reading what was logged."""
+"""Helpers for the sales tests: a tracked event, and reading what was logged."""
 
+import uuid
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from funnelwise.context import Context
-from funnelwise.tracking.log import record_event
 from funnelwise.tracking.models import Event
 
 
 def track(session: Session, ctx: Context, contact_id: int, name: str, **properties: Any) -> None:
-    record_event(session, ctx, contact_id, name, properties)
+    """Logs a `track` call of the contact's, as the tracking API's resolver would, now."""
+    now = ctx.clock.now()
+    session.add(
+        Event(
+            message_id=f"test-{uuid.uuid4()}",
+            contact_id=contact_id,
+            type="track",
+            name=name,
+            properties=properties,
+            context={},
+            occurred_at=now,
+            received_at=now,
+        )
+    )
     session.commit()
 
 

@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 import pytest
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from funnelwise.clock import SimulatedClock
 from funnelwise.contacts.models import Contact
@@ -21,6 +21,7 @@ from funnelwise.sales.schemas import StageRuleIn, StageRulePatch
 from funnelwise.sales.stages import is_forward
 from tests.factories import make_contact, make_user
 from tests.sales.support import logged, track
+from tests.scoring.support import ENGAGEMENT, FIT, apply
 
 T0 = "2026-11-22T01:00:00+00:00"
 PRICING = {
@@ -226,3 +227,22 @@ def test_a_bad_rule_condition_is_refused_by_its_path(session: Session, ctx: Cont
 )
 def test_which_moves_go_forward(current: str | None, target: str, forward: bool) -> None:
     assert is_forward(current, target) is forward
+
+
+def test_fit_at_least_b_and_engagement_at_least_30_makes_an_mql(
+    sessions: sessionmaker[Session], session: Session, ctx: Context
+) -> None:
+    _rule(session, ctx, "Fit and engaged", "mql",
+          {"all": [{"grade": {"model": "fit", "gte": "B"}}, {"score": {"model": "engagement", "gte": 30}}]})  # fmt: skip
+    keen_ceo = make_contact(session, ctx, job_title="CEO")
+    keen_staff = make_contact(session, ctx, job_title="사원")
+    for contact in (keen_ceo, keen_staff):
+        for _ in range(3):
+            track(session, ctx, contact.id, "Webinar Attended")
+    apply(sessions, ctx, FIT)
+    apply(sessions, ctx, {**ENGAGEMENT, "rules": [{"name": "webinar", "condition": {"event": "Webinar Attended"},
+                                                   "points": 11}]})  # fmt: skip
+
+    changes = apply_stage_rules(session, ctx, [keen_ceo.id, keen_staff.id])
+
+    assert [(c.contact_id, c.to_stage) for c in changes] == [(keen_ceo.id, "mql")]
