@@ -17,6 +17,7 @@ from funnelwise.contacts.http import router as contacts_router
 from funnelwise.context import Context
 from funnelwise.db.engine import make_engine, make_sessionmaker
 from funnelwise.sales.http import router as sales_router
+from funnelwise.scoring.http import router as scoring_router
 from funnelwise.segments.http import router as segments_router
 from funnelwise.tracking.http import public_router as tracking_public_router
 from funnelwise.tracking.http import router as tracking_router
@@ -62,6 +63,7 @@ def create_app(
     app.include_router(tracking_router, prefix="/api/v1")
     app.include_router(commerce_router, prefix="/api/v1")
     app.include_router(segments_router, prefix="/api/v1")
+    app.include_router(scoring_router, prefix="/api/v1")
     app.include_router(sales_router, prefix="/api/v1")
     app.include_router(tracking_public_router)
 

@@ -81,7 +81,9 @@ def decay_factor(scoring: Reading, now: datetime) -> float:
     """What a stored level is multiplied by to read it at `now`."""
     if scoring.half_life_days is None:
         return 1.0
-    return 2.0 ** (-_days_between(scoring.reference_at, now) / scoring.half_life_days)
+    return 2.0 ** (
+        (_seconds(scoring.reference_at) - now.timestamp()) / (DAY_SECONDS * scoring.half_life_days)
+    )
 
 
 def score_at(scoring: Reading, fixed: float, level: float, now: datetime) -> float:
@@ -107,13 +109,16 @@ def same(a: float, b: float) -> bool:
 def weight(scoring: Scoring, occurred_at: datetime) -> float:
     if scoring.half_life_days is None:
         return 1.0
-    return 2.0 ** (_days_between(scoring.reference_at, occurred_at) / scoring.half_life_days)
+    # Whole seconds, as SQL reads them, so both sides compute the very same exponent.
+    return 2.0 ** (
+        (_seconds(occurred_at) - _seconds(scoring.reference_at)) / (DAY_SECONDS * scoring.half_life_days)
+    )
 
 
 def period_of(rule: Rule, occurred_at: datetime) -> int:
     """The number of the rule's limit period an event falls in (whole UTC seconds, like SQL)."""
     assert rule.limit_days is not None
-    return math.floor(occurred_at.timestamp()) // (rule.limit_days * DAY_SECONDS)
+    return _seconds(occurred_at) // (rule.limit_days * DAY_SECONDS)
 
 
 def limited_points(rule: Rule, nth: int) -> float:
@@ -154,5 +159,5 @@ def _occurrences(scoring: Scoring, facts: Facts, now: datetime, tz: tzinfo) -> l
     return found
 
 
-def _days_between(start: datetime, end: datetime) -> float:
-    return (end.timestamp() - start.timestamp()) / DAY_SECONDS
+def _seconds(moment: datetime) -> int:
+    return math.floor(moment.timestamp())

@@ -19,7 +19,7 @@ from funnelwise.scoring.compute import DAY_SECONDS, grade_of, score_at
 from funnelwise.scoring.models import ContactScore, ScoreModel, ScoreModelVersion
 from funnelwise.scoring.rules import Grading
 from funnelwise.scoring.schemas import GradeScale
-from funnelwise.scoring.setwise import days_since_epoch
+from funnelwise.scoring.setwise import whole_seconds
 
 _models = ScoreModel.__table__
 _versions = ScoreModelVersion.__table__
@@ -66,11 +66,12 @@ def grading_of(version: Any) -> Grading | None:
 
 def score_sql(versions: Any, scores: Any, now: datetime, dialect: str) -> ColumnElement[float]:
     """The score at `now` of a row of `contact_scores` (0 when there is none) in its version."""
-    now_days = now.timestamp() / DAY_SECONDS
     decay = case(
         (versions.c.half_life_days.is_(None), literal(1.0, Float)),
         else_=func.power(
-            2.0, (days_since_epoch(versions.c.reference_at, dialect) - now_days) / versions.c.half_life_days
+            2.0,
+            (whole_seconds(versions.c.reference_at, dialect) - literal(now.timestamp(), Float))
+            / (DAY_SECONDS * versions.c.half_life_days),
         ),
     )
     raw = func.coalesce(scores.c.fixed, 0.0) + func.coalesce(scores.c.level, 0.0) * decay

@@ -26,7 +26,7 @@ def _points(value: Any) -> Any:
 class LimitIn(_Input):
     """At most `points` points from one rule in each period of `per_days` days."""
 
-    points: float = Field(gt=0)
+    points: int | float = Field(gt=0)
     per_days: int = Field(ge=1, le=3650)
 
     @field_validator("points", mode="before")
@@ -41,7 +41,7 @@ class RuleIn(_Input):
     name: str = Field(pattern=RULE_NAME, description="Letters, digits, spaces, '_', '.', '-'; unique")
     # Parsed by the service, so a bad node is named by its path (`rules[2].condition.where[0]`).
     condition: dict[str, Any]
-    points: float
+    points: int | float
     limit: LimitIn | None = None
 
     @field_validator("points", mode="before")
@@ -62,7 +62,7 @@ class GradesIn(_Input):
     """The lowest score of each grade but the last: `{A: 80, B: 50, C: 20}` or `{4: 60, 3: 30, 2: 10}`."""
 
     scale: GradeScale
-    thresholds: dict[str, float]
+    thresholds: dict[str, int | float]
 
     @field_validator("thresholds", mode="before")
     @classmethod
@@ -95,19 +95,20 @@ class ScoreModelIn(_Input):
 
     name: str = Field(min_length=1, max_length=255)
     description: str = ""
-    half_life_days: float | None = Field(default=None, ge=MIN_HALF_LIFE_DAYS, le=3650)
-    cap: float | None = Field(default=None, gt=0)
+    half_life_days: int | float | None = Field(default=None, ge=MIN_HALF_LIFE_DAYS, le=3650)
+    cap: int | float | None = Field(default=None, gt=0)
     grades: GradesIn | None = None
     rules: list[RuleIn] = Field(min_length=1, max_length=200)
 
-    @model_validator(mode="after")
-    def _unique_rule_names(self) -> "ScoreModelIn":
+    @field_validator("rules")
+    @classmethod
+    def _unique_rule_names(cls, rules: list[RuleIn]) -> list[RuleIn]:
         seen: set[str] = set()
-        for rule in self.rules:
+        for rule in rules:
             if rule.name in seen:
-                raise PydanticCustomError("rules", "two rules are named {name!r}", {"name": rule.name})
+                raise PydanticCustomError("rules", f"two rules are named {rule.name!r}")
             seen.add(rule.name)
-        return self
+        return rules
 
 
 class VersionState(StrEnum):

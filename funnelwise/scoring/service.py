@@ -213,9 +213,17 @@ def scores_of_contact(session: Session, ctx: Context, contact_id: int) -> list[C
     ]
 
 
+def score_of_contact(session: Session, ctx: Context, model_id: int, contact_id: int) -> ContactScoreOut:
+    """The contact's score and grade in one model, now."""
+    model = _model(session, model_id)
+    _current_version(session, model)
+    found = [score for score in scores_of_contact(session, ctx, contact_id) if score.model_id == model_id]
+    return found[0]
+
+
 def definition_of(data: ScoreModelIn) -> dict[str, Any]:
     """What a version stores: the rules and how to read them, not the name or the description."""
-    return data.model_dump(mode="json", exclude={"name", "description"})
+    return data.model_dump(mode="json", exclude={"name", "description"}, exclude_none=True)
 
 
 def _checked(session: Session, data: ScoreModelIn, allow_unknown: bool) -> list[NameWarningOut]:

@@ -6,6 +6,7 @@ period), and each property rule compiled to a boolean over the contact row. The 
 per contact with any rule that scored: `contact_id, fixed, level, by_rule`.
 """
 
+import math
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -38,13 +39,6 @@ _contacts = Contact.__table__
 _events = Event.__table__
 # PostgreSQL takes at most 100 arguments to a function, SQLite 127: objects are built in parts.
 _PAIRS_PER_OBJECT = 30
-
-
-def days_since_epoch(moment: Any, dialect: str) -> ColumnElement[float]:
-    """A timestamp column as (fractional) days since 1970-01-01 UTC."""
-    if dialect == "postgresql":
-        return cast(extract("epoch", moment), Float) / DAY_SECONDS
-    return func.julianday(moment) - 2440587.5
 
 
 def whole_seconds(moment: Any, dialect: str) -> ColumnElement[int]:
@@ -163,8 +157,10 @@ def _limited_scan(
 def _weight(scoring: Scoring, dialect: str) -> ColumnElement[float]:
     if scoring.half_life_days is None:
         return literal(1.0, Float)
-    reference = scoring.reference_at.timestamp() / DAY_SECONDS
-    exponent = (days_since_epoch(_events.c.occurred_at, dialect) - reference) / scoring.half_life_days
+    reference = math.floor(scoring.reference_at.timestamp())
+    # The same operations in the same order as `compute.weight`, so both give the same number.
+    span = whole_seconds(_events.c.occurred_at, dialect) - reference
+    exponent = span / literal(DAY_SECONDS * scoring.half_life_days, Float)
     return func.power(2.0, exponent)
 
 
