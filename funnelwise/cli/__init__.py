@@ -2,7 +2,7 @@
 
 import typer
 
-from funnelwise.cli import access, commerce, data, forms, scoring, segments, server, tracking
+from funnelwise.cli import access, commerce, data, forms, sales, scoring, segments, server, tracking
 
 app = typer.Typer(help="Funnelwise: self-hosted marketing automation.", no_args_is_help=True)
 server.register(app)
@@ -12,6 +12,7 @@ commerce.register(app)
 tracking.register(app)
 forms.register(app)
 segments.register(app)
+sales.register(app)
 scoring.register(app)
 
 
