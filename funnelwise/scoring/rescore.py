@@ -59,7 +59,7 @@ def run_rescore(
         with sessions.begin() as session:
             if not _still_building(session, version_id):
                 break
-            done += _fill(session, ctx, version_id, scoring, now, (start, start + chunk))
+            done += fill_version(session, ctx, version_id, scoring, now, (start, start + chunk))
             session.execute(
                 update(ScoreModelVersion).where(ScoreModelVersion.id == version_id).values(progress_done=done)
             )
@@ -82,15 +82,15 @@ def run_pending_rescores(sessions: sessionmaker[Session], ctx: Context) -> list[
     return [run_rescore(sessions, ctx, version_id) for version_id in pending]
 
 
-def _fill(
+def fill_version(
     session: Session,
     ctx: Context,
     version_id: int,
     scoring: Scoring,
     now: datetime,
-    id_range: tuple[int, int],
+    id_range: tuple[int, int] | None,
 ) -> int:
-    """Scores one range of contacts; returns how many contacts the range holds."""
+    """Scores the contacts with ids in `[low, high)`, or all, in one statement; returns how many there are."""
     rows = scores_query(scoring, now, ctx.settings.tz, dialect_name(session), id_range).subquery()
     computed = select(
         literal(version_id),
@@ -104,8 +104,10 @@ def _fill(
     # A contact the upkeep scored meanwhile keeps that row: both come from the same log.
     statement = insert(session, _scores).from_select(columns, computed)
     session.execute(statement.on_conflict_do_nothing(index_elements=["version_id", "contact_id"]))
-    low, high = id_range
-    return session.scalar(select(func.count()).where(Contact.id >= low, Contact.id < high)) or 0
+    contacts = select(func.count()).select_from(Contact)
+    if id_range is not None:
+        contacts = contacts.where(Contact.id >= id_range[0], Contact.id < id_range[1])
+    return session.scalar(contacts) or 0
 
 
 def _switch(
