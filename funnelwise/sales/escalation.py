@@ -8,14 +8,14 @@ a webhook is retried with the same `Idempotency-Key`, which its receiver uses to
 """
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import aiosmtplib
 import httpx
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from funnelwise.auth.models import User
 from funnelwise.config import SettingsError
@@ -45,20 +45,36 @@ class _Outcome:
     error: str = ""
 
 
+@dataclass(frozen=True)
+class _Send:
+    """A claimed message, ready to go: a mail, or a webhook's payload and secret."""
+
+    escalation_id: int
+    channel: str
+    target: str
+    key: str
+    mail: Mail | None = None
+    payload: dict[str, Any] | None = None
+    secret: str | None = None
+    problem: str | None = None
+
+
 def escalate_overdue(session: Session, ctx: Context) -> EscalationReport:
     """Queues and sends the escalations of every overdue open task (the worker's call, each tick).
 
-    Commits the session: once after queuing, once after claiming, once after each message, so a
-    message that may have left is never sent again.
+    Commits the session, so pass one that is not inside `sessions.begin()`: the queued and claimed
+    messages commit before any is sent, and each outcome commits on its own, so a message that may
+    have left is never sent again. No transaction is open while a message is in flight.
     """
     now = ctx.clock.now()
     unknown = _settle_stale(session, now)
     overdue, queued = _queue(session, ctx, now)
+    sends = _claim(session, ctx, now)
     session.commit()
     counts = {SENT: 0, PENDING: 0, FAILED: 0, UNKNOWN: unknown}
-    for escalation_id in _claim(session, now):
-        outcome = _deliver(session, ctx, escalation_id)
-        counts[outcome] += 1
+    for send in sends:
+        outcome = _send(ctx, send)
+        counts[_settle(session, ctx, send.escalation_id, outcome)] += 1
         session.commit()
     return EscalationReport(
         overdue_tasks=overdue,
@@ -68,6 +84,12 @@ def escalate_overdue(session: Session, ctx: Context) -> EscalationReport:
         failed=counts[FAILED],
         unknown=counts[UNKNOWN],
     )
+
+
+def escalate_due(sessions: sessionmaker[Session], ctx: Context) -> EscalationReport:
+    """`escalate_overdue` in a session of its own: what a worker tick calls."""
+    with sessions() as session:
+        return escalate_overdue(session, ctx)
 
 
 def task_escalations(session: Session, task_id: int) -> list[EscalationOut]:
@@ -161,7 +183,8 @@ def _key(task_id: int, channel: str, target: str) -> str:
     return f"task-{task_id}-overdue-{channel}-{hashlib.sha256(target.encode()).hexdigest()[:16]}"
 
 
-def _claim(session: Session, now: datetime) -> list[int]:
+def _claim(session: Session, ctx: Context, now: datetime) -> list[_Send]:
+    """Marks due messages `sending` and prepares each in full, so sending needs no database."""
     claimed = list(
         session.scalars(
             select(Escalation)
@@ -171,27 +194,45 @@ def _claim(session: Session, now: datetime) -> list[int]:
             .with_for_update(skip_locked=True)
         )
     )
+    sends = []
     for escalation in claimed:
         escalation.status = SENDING
         escalation.claimed_at = now
         escalation.attempts += 1
-    session.commit()
-    return [escalation.id for escalation in claimed]
+        sends.append(_prepare(session, ctx, escalation))
+    session.flush()
+    return sends
 
 
-def _deliver(session: Session, ctx: Context, escalation_id: int) -> str:
-    escalation = session.get_one(Escalation, escalation_id)
+def _prepare(session: Session, ctx: Context, escalation: Escalation) -> _Send:
     task = session.get_one(SalesTask, escalation.task_id)
+    send = _Send(escalation.id, escalation.channel, escalation.target, escalation.idempotency_key)
     if escalation.channel == EMAIL:
-        outcome = _send_email(ctx, escalation, _mail(session, ctx, task, escalation.target))
-    else:
-        outcome = _send_webhook(session, ctx, escalation, task)
+        return replace(send, mail=_mail(session, ctx, task, escalation.target))
+    policy = session.get(SlaPolicy, task.sla_policy_id) if task.sla_policy_id is not None else None
+    if policy is None or not policy.webhook_secret:
+        return replace(send, problem="the SLA policy that named this webhook is gone, and with it its secret")
+    return replace(
+        send, payload=_payload(session, ctx, task, escalation.idempotency_key), secret=policy.webhook_secret
+    )
+
+
+def _send(ctx: Context, send: _Send) -> _Outcome:
+    if send.problem is not None:
+        return _Outcome(FAILED, send.problem)
+    if send.mail is not None:
+        return _send_email(ctx, send.mail)
+    assert send.payload is not None and send.secret is not None
+    return _send_webhook(ctx, send.target, send.secret, send.key, send.payload)
+
+
+def _settle(session: Session, ctx: Context, escalation_id: int, outcome: _Outcome) -> str:
+    escalation = session.get_one(Escalation, escalation_id)
     now = ctx.clock.now()
-    escalation.error = outcome.error
     if outcome.status == PENDING and escalation.attempts >= MAX_ATTEMPTS:
         outcome = _Outcome(FAILED, f"gave up after {escalation.attempts} attempts: {outcome.error}")
-        escalation.error = outcome.error
     escalation.status = outcome.status
+    escalation.error = outcome.error
     if outcome.status == SENT:
         escalation.sent_at = now
     if outcome.status == PENDING:
@@ -200,7 +241,7 @@ def _deliver(session: Session, ctx: Context, escalation_id: int) -> str:
     return outcome.status
 
 
-def _send_email(ctx: Context, escalation: Escalation, mail: Mail) -> _Outcome:
+def _send_email(ctx: Context, mail: Mail) -> _Outcome:
     try:
         send_mail(ctx, mail)
     except SettingsError as exc:
@@ -216,20 +257,9 @@ def _send_email(ctx: Context, escalation: Escalation, mail: Mail) -> _Outcome:
     return _Outcome(SENT)
 
 
-def _send_webhook(session: Session, ctx: Context, escalation: Escalation, task: SalesTask) -> _Outcome:
-    policy = session.get(SlaPolicy, task.sla_policy_id) if task.sla_policy_id is not None else None
-    if policy is None or not policy.webhook_secret:
-        return _Outcome(FAILED, "the SLA policy that named this webhook is gone, and with it its secret")
-    payload = _payload(session, ctx, task, escalation.idempotency_key)
+def _send_webhook(ctx: Context, url: str, secret: str, key: str, payload: dict[str, Any]) -> _Outcome:
     try:
-        result = post_signed(
-            ctx,
-            escalation.target,
-            policy.webhook_secret,
-            escalation.idempotency_key,
-            payload,
-            ctx.clock.now(),
-        )
+        result = post_signed(ctx, url, secret, key, payload, ctx.clock.now())
     except RefusedAddress as exc:
         return _Outcome(FAILED, str(exc))
     except httpx.HTTPError as exc:  # the receiver drops a repeat by its Idempotency-Key

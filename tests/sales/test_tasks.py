@@ -10,13 +10,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from funnelwise.clock import SimulatedClock
 from funnelwise.config import Settings
 from funnelwise.context import Context
 from funnelwise.errors import Conflict, InvalidInput
-from funnelwise.sales.escalation import escalate_overdue, task_escalations
+from funnelwise.sales.escalation import escalate_due, escalate_overdue, task_escalations
 from funnelwise.sales.lifecycle import change_stage
 from funnelwise.sales.models import Escalation
 from funnelwise.sales.schemas import SlaPolicyIn, TaskIn, TeamIn
@@ -210,14 +210,18 @@ def test_a_mail_claimed_by_a_worker_that_died_is_marked_unknown_and_never_sent_t
 
 
 def test_an_overdue_task_calls_a_signed_webhook(
-    session: Session, ctx: Context, clock: SimulatedClock, allow_local_webhooks: None
+    sessions: sessionmaker[Session],
+    session: Session,
+    ctx: Context,
+    clock: SimulatedClock,
+    allow_local_webhooks: None,
 ) -> None:
     with Receiver() as receiver:
         secret = _policy(session, ctx, webhook_url=receiver.url, escalate_to_manager=False)
         ada_id, rep_id = _owned_mql(session, ctx)
         clock.advance(timedelta(minutes=61))
 
-        report = escalate_overdue(session, ctx)
+        report = escalate_due(sessions, ctx)
 
     assert secret is not None
     assert report.sent == 1
