@@ -11,7 +11,7 @@ from funnelwise.conditions.operators import Aggregation, Operator, Performed
 from funnelwise.conditions.parse import ConditionField, dump_condition, parse_condition, parse_condition_yaml
 from funnelwise.conditions.registry import SqlScope, register_leaf, unregister_leaf
 from funnelwise.conditions.relative_time import Moment
-from funnelwise.conditions.sql import compile_condition, matching_contacts, matching_query
+from funnelwise.conditions.sql import compile_condition, matching_contacts, matching_query, without_jit
 from funnelwise.conditions.tree import Condition, event_names
 
 __all__ = [
@@ -38,4 +38,5 @@ __all__ = [
     "parse_condition_yaml",
     "register_leaf",
     "unregister_leaf",
+    "without_jit",
 ]

@@ -8,10 +8,9 @@ always bound parameters.
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, Numeric, String, and_, case, cast, exists, func, literal, select
+from sqlalchemy import Integer, Numeric, String, and_, case, cast, exists, func, literal, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
-_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _SQLITE_TYPES = {"text": ("text",), "number": ("integer", "real"), "array": ("array",)}
 _POSTGRES_TYPES = {"text": ("string",), "number": ("number",), "array": ("array",)}
 
@@ -19,8 +18,9 @@ _POSTGRES_TYPES = {"text": ("string",), "number": ("number",), "array": ("array"
 def fold(text: Any, dialect: str) -> ColumnElement[str]:
     """SQL text with A-Z in lower case and nothing else changed, as `predicates.fold` does."""
     if dialect == "postgresql":
-        # lower() on PostgreSQL folds every script by the database's locale; SQLite's only A-Z.
-        return func.translate(text, _UPPER, _UPPER.lower())
+        # lower() folds every script by the collation's locale, except under "C", where it folds A-Z
+        # alone, as SQLite's does; a third of the time translate() took, which walks every character.
+        return func.lower(text.collate("C"))
     return func.lower(text)
 
 
@@ -83,19 +83,36 @@ class JsonValue:
             return and_(self.json_type() == "boolean", self.text() == word)
         return self.json_type() == word
 
+    def may_hold_a_list(self) -> ColumnElement[bool]:
+        """False only where no key of the document can hold a list: a cheap guard before `is_type("array")`."""
+        if self._postgres:
+            return true()
+        # A document whose text has no "[" has no list anywhere; instr() reads no JSON.
+        return func.instr(self.document, "[") > 0
+
     def any_text_element(self, test: Any) -> ColumnElement[bool]:
         """Some text element of a JSON list passes `test` (a function of SQL text)."""
         if self._postgres:
-            array = self.document.op("->")(literal(self.key, String))
-            length = case((self.is_type("array"), func.jsonb_array_length(array)), else_=0)
-            index = (
-                func.generate_series(0, length - 1).table_valued("value").render_derived(name="element_index")
-            )
-            position = cast(index.c.value, Integer)
-            element_type = func.jsonb_typeof(array.op("->")(position))
-            element = array.op("->>", return_type=String)(position)
-            return exists(select(1).select_from(index).where(element_type == "string", test(element)))
+            return self._any_postgres_text_element(test)
         elements = func.json_each(self.document, self._path()).table_valued("type", "value").alias("element")
         return exists(
             select(1).select_from(elements).where(elements.c.type == "text", test(elements.c.value))
+        )
+
+    def _any_postgres_text_element(self, test: Any) -> ColumnElement[bool]:
+        array = self.document.op("->")(literal(self.key, String))
+        # The CASE keeps scalars out (they would raise); jsonb_array_elements is estimated at 100 rows
+        # where generate_series over a computed length is estimated at 1,000, which made the planner
+        # test this costlier than an event subquery and run it last.
+        elements = (
+            func.jsonb_array_elements(case((self.is_type("array"), array), else_=None))
+            .table_valued("value", with_ordinality="number")
+            .render_derived(name="element")
+        )
+        position = cast(elements.c.number - 1, Integer)
+        element = array.op("->>", return_type=String)(position)
+        return exists(
+            select(1)
+            .select_from(elements)
+            .where(func.jsonb_typeof(elements.c.value) == "string", test(element))
         )

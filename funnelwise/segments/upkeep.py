@@ -24,6 +24,7 @@ from funnelwise.conditions import (
     event_names,
     load_facts,
     parse_condition,
+    without_jit,
 )
 from funnelwise.contacts.models import Contact
 from funnelwise.context import Context
@@ -111,14 +112,15 @@ def refresh_segment(session: Session, ctx: Context, segment_id: int) -> RefreshO
         .where(_stays.c.segment_id == segment_id, _stays.c.exited_at.is_(None), ~exists(still))
         .values(exited_at=stamp)
     )
-    exited = session.execute(leaving).rowcount
     open_stay = select(1).where(
         _stays.c.segment_id == segment_id, _stays.c.contact_id == _contacts.c.id, _stays.c.exited_at.is_(None)
     )
     newcomers = select(literal(segment_id), _contacts.c.id, stamp).where(matches, ~exists(open_stay))
     entering = insert(session, _stays).from_select(_STAY_COLUMNS, newcomers)
-    # RETURNING counts them: psycopg reports no row count for INSERT … SELECT … ON CONFLICT.
-    entered = len(session.scalars(_unless_open(entering).returning(_stays.c.contact_id)).all())
+    with without_jit(session):
+        exited = session.execute(leaving).rowcount
+        # RETURNING counts them: psycopg reports no row count for INSERT … SELECT … ON CONFLICT.
+        entered = len(session.scalars(_unless_open(entering).returning(_stays.c.contact_id)).all())
     if exited:
         log_stays(session, segment.id, segment.name, Change.EXITED, now)
     if entered:

@@ -3,11 +3,12 @@
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import inspect
+import pytest
+from sqlalchemy import inspect, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from funnelwise.conditions import matching_contacts, matching_query, parse_condition
+from funnelwise.conditions import evaluate, matching_contacts, matching_query, parse_condition, without_jit
 from tests.conditions.population import PersonData, store
 from tests.conftest import START
 
@@ -38,14 +39,16 @@ def test_a_b2b_segment_compiles_to_column_tests_and_correlated_exists() -> None:
     )
 
     assert sql == (
-        "SELECT contacts.id FROM contacts WHERE coalesce(lower(contacts.job_level) IN (__[POSTCOMPILE_lower_1]), 0) = 1 "
+        'SELECT contacts.id FROM contacts WHERE CASE WHEN ((contacts.job_level COLLATE "NOCASE") '
+        "IN (__[POSTCOMPILE_param_1])) THEN 1 ELSE 0 END = 1 "
         "AND (EXISTS (SELECT 1 FROM companies WHERE companies.id = contacts.company_id "
-        "AND coalesce(lower(companies.size_band) IN (__[POSTCOMPILE_lower_2]), 0) = 1)) "
+        'AND CASE WHEN ((companies.size_band COLLATE "NOCASE") IN (__[POSTCOMPILE_param_2])) THEN 1 ELSE 0 END = 1)) '
         "AND (EXISTS (SELECT 1 FROM events WHERE events.contact_id = contacts.id AND events.name = ? "
         "AND events.occurred_at >= ? AND events.occurred_at < ? "
-        "AND coalesce(json_type(events.properties, ?) = ? AND instr(lower(json_extract(events.properties, ?)), ?) > ? "
-        "OR json_type(events.properties, ?) = ? AND (EXISTS (SELECT 1 FROM json_each(events.properties, ?) AS element "
-        "WHERE element.type = ? AND instr(lower(element.value), ?) > ?)), 0) = 1)) ORDER BY contacts.id"
+        "AND CASE WHEN (instr(lower(json_extract(events.properties, ?)), ?) > ? AND json_type(events.properties, ?) = ? "
+        "OR instr(events.properties, ?) > ? AND json_type(events.properties, ?) = ? "
+        "AND (EXISTS (SELECT 1 FROM json_each(events.properties, ?) AS element "
+        "WHERE element.type = ? AND instr(lower(element.value), ?) > ?))) THEN 1 ELSE 0 END = 1)) ORDER BY contacts.id"
     )
 
 
@@ -73,10 +76,10 @@ def test_a_revenue_segment_compiles_to_an_aggregate_subquery_and_not_exists() ->
     compiled = query.compile(dialect=sqlite.dialect())
 
     assert " ".join(str(compiled).split()) == (
-        "SELECT contacts.id FROM contacts WHERE coalesce((SELECT coalesce(sum(CASE WHEN (json_type(events.properties, ?) "
+        "SELECT contacts.id FROM contacts WHERE CASE WHEN ((SELECT coalesce(sum(CASE WHEN (json_type(events.properties, ?) "
         "IN (__[POSTCOMPILE_json_type_2])) THEN json_extract(events.properties, ?) END), ?) AS coalesce_1 FROM events "
         "WHERE events.contact_id = contacts.id AND events.name = ? AND events.occurred_at >= ? AND events.occurred_at < ?) "
-        ">= ?, 0) = 1 AND NOT (EXISTS (SELECT 1 FROM events WHERE events.contact_id = contacts.id AND events.name = ? "
+        ">= ?) THEN 1 ELSE 0 END = 1 AND NOT (EXISTS (SELECT 1 FROM events WHERE events.contact_id = contacts.id AND events.name = ? "
         "AND events.occurred_at >= ? AND events.occurred_at < ?)) ORDER BY contacts.id"
     )
     # 90 and 30 days back from 22 November in Seoul start at 00:00 Seoul time (15:00 UTC the day before).
@@ -106,10 +109,11 @@ def test_birthdays_and_signup_days_compile_to_day_tests() -> None:
     )
 
     assert sql == (
-        "SELECT contacts.id FROM contacts WHERE coalesce(json_type(contacts.properties, ?) = ? "
+        "SELECT contacts.id FROM contacts WHERE CASE WHEN (contacts.created_at >= ? AND contacts.created_at < ?) "
+        "THEN 1 ELSE 0 END = 1 OR CASE WHEN (json_type(contacts.properties, ?) = ? "
         "AND length(json_extract(contacts.properties, ?)) = ? "
-        "AND substr(json_extract(contacts.properties, ?), ?, ?) IN (__[POSTCOMPILE_substr_3]), 0) = 1 "
-        "OR coalesce(contacts.created_at >= ? AND contacts.created_at < ?, 0) = 1 ORDER BY contacts.id"
+        "AND substr(json_extract(contacts.properties, ?), ?, ?) IN (__[POSTCOMPILE_substr_3])) THEN 1 ELSE 0 END = 1 "
+        "ORDER BY contacts.id"
     )
 
 
@@ -122,9 +126,9 @@ def test_a_negative_operator_on_postgresql_reads_numbers_only_where_they_are_num
     )
 
     assert " ".join(str(query.compile(dialect=postgresql.psycopg.dialect())).split()) == (
-        "SELECT contacts.id FROM contacts WHERE NOT coalesce(CASE WHEN (jsonb_typeof(contacts.properties -> "
+        "SELECT contacts.id FROM contacts WHERE CASE WHEN (CASE WHEN (jsonb_typeof(contacts.properties -> "
         "%(param_1)s::VARCHAR) = %(jsonb_typeof_1)s::VARCHAR) THEN CAST(contacts.properties ->> %(param_2)s::VARCHAR "
-        "AS NUMERIC) END IN (__[POSTCOMPILE_param_3]), false) ORDER BY contacts.id"
+        "AS NUMERIC) END IN (__[POSTCOMPILE_param_3])) THEN false ELSE true END ORDER BY contacts.id"
     )
 
 
@@ -179,3 +183,32 @@ def test_event_property_names_are_keys_not_paths_or_sql(session: Session) -> Non
             {"event": "Order Completed", "where": [{"property": name, "operator": "equals", "value": 1}]}
         )
         assert matching_contacts(session, tree, NOW, SEOUL) == [contact_id]
+
+
+def test_text_shaped_like_a_list_a_mapping_or_a_number_matches_only_text(session: Session) -> None:
+    # SQLite reads lists and mappings back as JSON text and booleans as 1: none of them is text.
+    stored = ['["vip"]', ["vip"], ["VIP", 2], '{"a":1}', {"a": 1}, "1", 1, "true", True, None]
+    people = [PersonData({"created_at": START}, {"tag": value}) for value in stored]
+    facts = store(session, [], people)
+    session.commit()
+
+    for needle in ['["vip"]', '{"a":1}', "1", "true", "vip", ["vip", '["vip"]']]:
+        tree = parse_condition(
+            {"property": "tag", "operator": "in", "value": needle if isinstance(needle, list) else [needle]}
+        )
+        in_memory = [f.contact["id"] for f in facts if evaluate(tree, f, NOW, SEOUL)]
+        assert matching_contacts(session, tree, NOW, SEOUL) == in_memory
+    vip = parse_condition({"property": "tag", "operator": "equals", "value": "vip"})
+    assert matching_contacts(session, vip, NOW, SEOUL) == [facts[1].contact["id"], facts[2].contact["id"]]
+
+
+def test_without_jit_turns_jit_off_for_the_statements_inside_and_then_back(session: Session) -> None:
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("JIT compilation is PostgreSQL's")
+    setting = text("SELECT current_setting('jit')")
+    before = session.scalar(setting)
+
+    with without_jit(session):
+        inside = session.scalar(setting)
+
+    assert (inside, session.scalar(setting)) == ("off", before)
