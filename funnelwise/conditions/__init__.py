@@ -4,7 +4,7 @@ Other packages use only what this module exports: parse a tree, compile it to SQ
 at once, or evaluate it for one contact in memory; both give the same answer.
 """
 
-from funnelwise.conditions.facts import ConsentFact, EventFact, Facts, load_facts
+from funnelwise.conditions.facts import ConsentFact, EventFact, Facts, contact_facts, load_facts
 from funnelwise.conditions.memory import evaluate
 from funnelwise.conditions.names import NameWarning, check_names
 from funnelwise.conditions.operators import Aggregation, Operator, Performed
@@ -12,7 +12,7 @@ from funnelwise.conditions.parse import ConditionField, dump_condition, parse_co
 from funnelwise.conditions.registry import SqlScope, register_leaf, unregister_leaf
 from funnelwise.conditions.relative_time import Moment
 from funnelwise.conditions.sql import compile_condition, matching_contacts, matching_query, without_jit
-from funnelwise.conditions.tree import Condition, event_names
+from funnelwise.conditions.tree import Condition, event_names, reads_consents
 
 __all__ = [
     "Aggregation",
@@ -28,6 +28,7 @@ __all__ = [
     "SqlScope",
     "check_names",
     "compile_condition",
+    "contact_facts",
     "dump_condition",
     "evaluate",
     "event_names",
@@ -36,6 +37,7 @@ __all__ = [
     "matching_query",
     "parse_condition",
     "parse_condition_yaml",
+    "reads_consents",
     "register_leaf",
     "unregister_leaf",
     "without_jit",

@@ -47,16 +47,32 @@ def load_facts(session: Session, contact_id: int, event_names: Iterable[str] | N
     """The facts of one contact; only events of the given names when they are given."""
     contact = session.get_one(Contact, contact_id)
     company = session.get(Company, contact.company_id) if contact.company_id is not None else None
-    events = select(Event.name, Event.properties, Event.occurred_at).where(Event.contact_id == contact_id)
+    return contact_facts(session, contact, company, event_names)
+
+
+def contact_facts(
+    session: Session,
+    contact: Contact,
+    company: Company | None,
+    event_names: Iterable[str] | None = None,
+    *,
+    consents: bool = True,
+) -> Facts:
+    """The facts of a contact loaded already with its company; `consents=False` leaves them out."""
+    events = select(Event.name, Event.properties, Event.occurred_at).where(Event.contact_id == contact.id)
     if event_names is not None:
         events = events.where(Event.name.in_(sorted(set(event_names))))
-    consents = select(Consent.channel, Consent.topic, Consent.status).where(Consent.contact_id == contact_id)
     return Facts(
         contact=_fields(contact, ("id", *CONTACT_COLUMNS)),
         company=_fields(company, ("id", *COMPANY_COLUMNS)) if company is not None else None,
         events=[EventFact(*row) for row in session.execute(events.order_by(Event.occurred_at, Event.id))],
-        consents=[ConsentFact(*row) for row in session.execute(consents)],
+        consents=_consents(session, contact.id) if consents else (),
     )
+
+
+def _consents(session: Session, contact_id: int) -> list[ConsentFact]:
+    query = select(Consent.channel, Consent.topic, Consent.status).where(Consent.contact_id == contact_id)
+    return [ConsentFact(*row) for row in session.execute(query)]
 
 
 def _fields(row: Any, names: Iterable[str]) -> dict[str, Any]:

@@ -274,6 +274,11 @@ def event_names(tree: Condition) -> set[str]:
     return {name for _, node in walk(tree) if (name := event_name(node)) is not None}
 
 
+def reads_consents(tree: Condition) -> bool:
+    """Whether a tree has a consent leaf: without one, the in-memory evaluator needs no consents."""
+    return any(isinstance(node, ConsentCondition) for _, node in walk(tree))
+
+
 def _operand(check: Any, value: Any) -> Any:
     try:
         return check(value)

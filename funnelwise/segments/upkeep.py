@@ -14,19 +14,20 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Text, bindparam, cast, exists, func, literal, select, update
+from sqlalchemy import Select, Text, bindparam, cast, exists, func, literal, null, select, union_all, update
 from sqlalchemy.orm import Session
 
 from funnelwise.conditions import (
     Condition,
     compile_condition,
+    contact_facts,
     evaluate,
     event_names,
-    load_facts,
     parse_condition,
+    reads_consents,
     without_jit,
 )
-from funnelwise.contacts.models import Contact
+from funnelwise.contacts.models import Company, Contact
 from funnelwise.context import Context
 from funnelwise.db.dialect import dialect_name, insert, one_of
 from funnelwise.db.types import UTCDateTime
@@ -45,6 +46,8 @@ class ActiveSegment:
     id: int
     name: str
     tree: Condition
+    event_names: frozenset[str]
+    reads_consents: bool
 
 
 def active_segments(session: Session) -> list[ActiveSegment]:
@@ -53,7 +56,7 @@ def active_segments(session: Session) -> list[ActiveSegment]:
     rows = session.execute(
         select(Segment.id, Segment.name, cast(Segment.condition, Text)).order_by(Segment.id)
     )
-    return [ActiveSegment(id, name, _tree(condition)) for id, name, condition in rows]
+    return [ActiveSegment(id, name, *_parsed(condition)) for id, name, condition in rows]
 
 
 def update_memberships(session: Session, ctx: Context, contact_ids: Iterable[int]) -> list[MembershipChange]:
@@ -67,15 +70,16 @@ def update_memberships(session: Session, ctx: Context, contact_ids: Iterable[int
     if not segments or not ids:
         return []
     now, tz = ctx.clock.now(), ctx.settings.tz
-    names = set().union(*(event_names(segment.tree) for segment in segments))
+    names = frozenset().union(*(segment.event_names for segment in segments))
+    consents = any(segment.reads_consents for segment in segments)
     by_id = {segment.id: segment for segment in segments}
-    stays = _open_stays(session, ids)
-    lists = _lists_of(session, ids)
+    stays, lists = _memberships(session, ids)
     changes: list[MembershipChange] = []
-    for contact_id in session.scalars(select(Contact.id).where(one_of(session, Contact.id, ids))):
+    for contact, company in session.execute(_with_companies(session, ids)):
+        contact_id = contact.id
         inside = stays[contact_id]
         extra: dict[str, Any] = {"lists": lists[contact_id], "segments": _references(inside, by_id)}
-        facts = replace(load_facts(session, contact_id, names), extra=extra)
+        facts = replace(contact_facts(session, contact, company, names, consents=consents), extra=extra)
         for segment in segments:
             matches = evaluate(segment.tree, facts, now, tz)
             if matches == (segment.id in inside):
@@ -144,32 +148,45 @@ def refresh_all(session: Session, ctx: Context) -> list[RefreshOut]:
 
 
 @lru_cache(maxsize=1024)
-def _tree(condition_json: str) -> Condition:
-    """A stored condition, parsed once per process for each distinct text."""
-    return parse_condition(json.loads(condition_json))
+def _parsed(condition_json: str) -> tuple[Condition, frozenset[str], bool]:
+    """A stored condition, its event names and whether it reads consents, once per process per text."""
+    tree = parse_condition(json.loads(condition_json))
+    return tree, frozenset(event_names(tree)), reads_consents(tree)
 
 
-def _open_stays(session: Session, ids: list[int]) -> defaultdict[int, set[int]]:
-    stays: defaultdict[int, set[int]] = defaultdict(set)
-    query = select(_stays.c.contact_id, _stays.c.segment_id).where(
+def _with_companies(session: Session, ids: list[int]) -> Select[tuple[Contact, Company]]:
+    """The contacts that still exist, each with its company, in one statement."""
+    return (
+        select(Contact, Company)
+        .outerjoin(Company, Company.id == Contact.company_id)
+        .where(one_of(session, Contact.id, ids))
+        .order_by(Contact.id)
+    )
+
+
+def _memberships(
+    session: Session, ids: list[int]
+) -> tuple[defaultdict[int, set[int]], defaultdict[int, set[int | str]]]:
+    """Each contact's open stays (segment ids), and its lists by id and name as `in_list` reads them.
+
+    One statement for both: on the hot path every round trip counts.
+    """
+    stays_query = select(literal("segment"), _stays.c.contact_id, _stays.c.segment_id, null()).where(
         one_of(session, _stays.c.contact_id, ids), _stays.c.exited_at.is_(None)
     )
-    for contact_id, segment_id in session.execute(query):
-        stays[contact_id].add(segment_id)
-    return stays
-
-
-def _lists_of(session: Session, ids: list[int]) -> defaultdict[int, set[int | str]]:
-    """The ids and names of each contact's lists, as the `in_list` leaf reads them."""
-    lists: defaultdict[int, set[int | str]] = defaultdict(set)
-    query = (
-        select(StaticListMember.contact_id, StaticList.id, StaticList.name)
+    lists_query = (
+        select(literal("list"), StaticListMember.contact_id, StaticList.id, StaticList.name)
         .join(StaticList, StaticList.id == StaticListMember.list_id)
         .where(one_of(session, StaticListMember.contact_id, ids))
     )
-    for contact_id, list_id, name in session.execute(query):
-        lists[contact_id] |= {list_id, name}
-    return lists
+    stays: defaultdict[int, set[int]] = defaultdict(set)
+    lists: defaultdict[int, set[int | str]] = defaultdict(set)
+    for kind, contact_id, owner_id, name in session.execute(union_all(stays_query, lists_query)):
+        if kind == "segment":
+            stays[contact_id].add(owner_id)
+        else:
+            lists[contact_id] |= {owner_id, name}
+    return stays, lists
 
 
 def _references(segment_ids: set[int], by_id: dict[int, ActiveSegment]) -> frozenset[int | str]:
