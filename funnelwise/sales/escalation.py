@@ -114,7 +114,7 @@ def _queue(session: Session, ctx: Context, now: datetime) -> tuple[int, int]:
     tasks = list(
         session.scalars(
             select(SalesTask)
-            .where(SalesTask.status == OPEN, SalesTask.escalated_at.is_(None), SalesTask.due_at <= now)
+            .where(SalesTask.status == OPEN, SalesTask.escalated_at.is_(None), SalesTask.due_at < now)
             .order_by(SalesTask.due_at, SalesTask.id)
             .limit(500)
             .with_for_update(skip_locked=True)

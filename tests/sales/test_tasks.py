@@ -50,7 +50,9 @@ class Receiver:
         self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/sales"
 
     def __enter__(self) -> "Receiver":
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        ).start()
         return self
 
     def __exit__(self, *_exc: object) -> None:
