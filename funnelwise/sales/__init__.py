@@ -1,5 +1,6 @@
 """Sales: lifecycle stages, owners and assignment, follow-up tasks with SLAs, deals and accounts.
 
-The worker calls `process_batch(session, ctx, contact_ids)` after each batch of events (stage rules,
-then assignment) and `escalate_overdue(session, ctx)` on every tick.
+The worker calls `upkeep.process_batch(session, ctx, contact_ids)` after each batch of events (stage
+rules, then assignment), `lifecycle.apply_all_stage_rules(session, ctx)` periodically, and
+`escalation.escalate_due(sessions, ctx)` on every tick.
 """
