@@ -11,7 +11,7 @@ since scores are a pure function of the log, the rules and the moment.
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import delete, func, literal, select, update
+from sqlalchemy import delete, func, literal, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from funnelwise.contacts.models import Contact
@@ -91,7 +91,12 @@ def fill_version(
     id_range: tuple[int, int] | None,
 ) -> int:
     """Scores the contacts with ids in `[low, high)`, or all, in one statement; returns how many there are."""
-    rows = scores_query(scoring, now, ctx.settings.tz, dialect_name(session), id_range).subquery()
+    dialect = dialect_name(session)
+    if dialect == "postgresql":
+        # The planner prices the JSON tests of event rules far above `jit_above_cost`; compiling
+        # them took longer than running them (10.0 s against 6.0 s at 100,000 contacts).
+        session.execute(text("SET LOCAL jit = off"))
+    rows = scores_query(scoring, now, ctx.settings.tz, dialect, id_range).subquery()
     computed = select(
         literal(version_id),
         rows.c.contact_id,
