@@ -6,6 +6,7 @@ events(contact_id, occurred_at) and events(name, occurred_at) serve. Every leaf 
 never NULL, so NOT means "everyone else" and a missing value matches a negative operator.
 """
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, tzinfo
@@ -74,6 +75,7 @@ _contacts = Contact.__table__
 _companies = Company.__table__
 _events = Event.__table__
 _consents = Consent.__table__
+_JSON_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 _READ_AND_TURN_OFF_JIT = text("SELECT current_setting('jit'), set_config('jit', 'off', true)")
 
 
@@ -327,17 +329,23 @@ def _on_json(predicate: Predicate, value: JsonValue) -> ColumnElement[bool]:
 
 def _json_text(predicate: TextIn | TextContains | TextStartsWith, value: JsonValue) -> ColumnElement[bool]:
     """A JSON text value passes the text test (a list is tested element by element elsewhere)."""
-    if value.dialect == "sqlite" and isinstance(predicate, TextIn) and not _may_be_json_text(predicate):
-        # json_extract() gives numbers and booleans as numbers, which never equal text, and lists and
-        # mappings as JSON text, which starts with "[" or "{" like none of these values: an equal
-        # value is text, and the type needs no second reading of the document.
+    if isinstance(predicate, TextIn) and not any(
+        _may_be_other_json(text, value.dialect) for text in predicate.values
+    ):
+        # No other kind of JSON value reads back as one of these texts, so an equal value is text,
+        # and the type needs no second lookup in the document.
         return _text(predicate, value.text(), value.dialect)
     # The type second: the comparison rules out most rows, and each reading costs a lookup.
     return and_(_text(predicate, value.text(), value.dialect), value.is_type("text"))
 
 
-def _may_be_json_text(predicate: TextIn) -> bool:
-    return any(text.startswith(("[", "{")) for text in predicate.values)
+def _may_be_other_json(text: str, dialect: str) -> bool:
+    """Whether a list, a mapping, a number or a boolean can read back as this text."""
+    # Lists and mappings read back as their JSON text. SQLite reads numbers and booleans back as
+    # numbers, which never equal text; PostgreSQL's ->> gives their JSON text (1.50, true).
+    if text.startswith(("[", "{")):
+        return True
+    return dialect == "postgresql" and (text in ("true", "false") or _JSON_NUMBER.fullmatch(text) is not None)
 
 
 def _text(predicate: TextIn | TextContains | TextStartsWith, text: Any, dialect: str) -> ColumnElement[bool]:

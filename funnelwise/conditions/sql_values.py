@@ -8,7 +8,8 @@ always bound parameters.
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, Numeric, String, and_, case, cast, exists, func, literal, select, true
+from sqlalchemy import Integer, Numeric, String, and_, bindparam, case, cast, exists, func, literal, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 
 _SQLITE_TYPES = {"text": ("text",), "number": ("integer", "real"), "array": ("array",)}
@@ -84,9 +85,10 @@ class JsonValue:
         return self.json_type() == word
 
     def may_hold_a_list(self) -> ColumnElement[bool]:
-        """False only where no key of the document can hold a list: a cheap guard before `is_type("array")`."""
+        """False where the key cannot hold a list: a guard cheaper than `is_type("array")`, not a test."""
         if self._postgres:
-            return true()
+            # Containment walks the document in place; -> copies the value out first.
+            return self.document.op("@>")(bindparam(None, {self.key: []}, type_=JSONB))
         # A document whose text has no "[" has no list anywhere; instr() reads no JSON.
         return func.instr(self.document, "[") > 0
 

@@ -186,13 +186,37 @@ def test_event_property_names_are_keys_not_paths_or_sql(session: Session) -> Non
 
 
 def test_text_shaped_like_a_list_a_mapping_or_a_number_matches_only_text(session: Session) -> None:
-    # SQLite reads lists and mappings back as JSON text and booleans as 1: none of them is text.
-    stored = ['["vip"]', ["vip"], ["VIP", 2], '{"a":1}', {"a": 1}, "1", 1, "true", True, None]
+    # Lists and mappings read back as JSON text, and on PostgreSQL numbers and booleans too: none is text.
+    stored = [
+        '["vip"]',
+        ["vip"],
+        ["VIP", 2],
+        '{"a":1}',
+        {"a": 1},
+        "1",
+        1,
+        "true",
+        True,
+        "2.5",
+        2.5,
+        "false",
+        None,
+    ]
     people = [PersonData({"created_at": START}, {"tag": value}) for value in stored]
     facts = store(session, [], people)
     session.commit()
 
-    for needle in ['["vip"]', '{"a":1}', "1", "true", "vip", ["vip", '["vip"]']]:
+    for needle in [
+        '["vip"]',
+        '{"a":1}',
+        "1",
+        "true",
+        "2.5",
+        "FALSE",
+        "vip",
+        ["vip", '["vip"]'],
+        ["2.5", "x"],
+    ]:
         tree = parse_condition(
             {"property": "tag", "operator": "in", "value": needle if isinstance(needle, list) else [needle]}
         )
