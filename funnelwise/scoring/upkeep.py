@@ -11,11 +11,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, bindparam, cast, delete, select
+from sqlalchemy import Text, and_, bindparam, cast, delete, false, select
 from sqlalchemy.orm import Session
 
-from funnelwise.conditions import load_facts
-from funnelwise.contacts.models import Contact
+from funnelwise.conditions import contact_facts
+from funnelwise.contacts.models import Company, Contact
 from funnelwise.context import Context
 from funnelwise.db.dialect import insert, one_of
 from funnelwise.scoring.compute import Totals, grade_of, same, score_at, score_contact
@@ -39,9 +39,16 @@ class LiveVersion:
     current: bool
     scoring: Scoring
     needs_lists: bool
+    reads_consents: bool
 
 
-def live_versions(session: Session) -> list[LiveVersion]:
+def live_versions(
+    session: Session, contact_ids: list[int] | None = None
+) -> tuple[list[LiveVersion], dict[tuple[int, int], Totals]]:
+    """The versions kept up to date, and these contacts' stored totals in them, in one statement."""
+    scores = _scores.alias("stored")
+    on = scores.c.version_id == ScoreModelVersion.id
+    on = and_(on, one_of(session, scores.c.contact_id, contact_ids)) if contact_ids else and_(on, false())
     rows = session.execute(
         select(
             ScoreModelVersion.id,
@@ -52,23 +59,34 @@ def live_versions(session: Session) -> list[LiveVersion]:
             # The definition as stored text: the parse cache's key, without decoding it per event.
             cast(ScoreModelVersion.definition, Text),
             ScoreModelVersion.reference_at,
+            scores.c.contact_id,
+            scores.c.fixed,
+            scores.c.level,
+            scores.c.by_rule,
         )
         .join(ScoreModel, ScoreModel.id == ScoreModelVersion.model_id)
+        .outerjoin(scores, on)
         .where(ScoreModelVersion.state.in_([VersionState.BUILDING, VersionState.CURRENT]))
         .order_by(ScoreModelVersion.id)
     )
-    return [
-        LiveVersion(
-            id=version_id,
-            number=number,
-            model_id=model_id,
-            model_name=name,
-            current=current_id == version_id,
-            scoring=scoring_of(text, reference_at),
-            needs_lists='"in_list"' in text or '"in_segment"' in text,
-        )
-        for version_id, number, model_id, name, current_id, text, reference_at in rows
-    ]
+    versions: dict[int, LiveVersion] = {}
+    stored: dict[tuple[int, int], Totals] = {}
+    for version_id, number, model_id, name, current_id, text, reference_at, contact_id, *totals in rows:
+        if version_id not in versions:
+            versions[version_id] = LiveVersion(
+                id=version_id,
+                number=number,
+                model_id=model_id,
+                model_name=name,
+                current=current_id == version_id,
+                scoring=scoring_of(text, reference_at),
+                needs_lists='"in_list"' in text or '"in_segment"' in text,
+                reads_consents='"consent"' in text,
+            )
+        if contact_id is not None:
+            fixed, level, by_rule = totals
+            stored[(version_id, contact_id)] = Totals(fixed, level, by_rule or {})
+    return list(versions.values()), stored
 
 
 def scoring_of_version(version: ScoreModelVersion) -> Scoring:
@@ -81,19 +99,30 @@ def update_scores(session: Session, ctx: Context, contact_ids: Iterable[int]) ->
     Ids of contacts that no longer exist are skipped. Each contact's facts are loaded once, with
     the events of the names any rule uses.
     """
-    versions = live_versions(session)
     ids = sorted(set(contact_ids))
-    if not versions or not ids:
+    if not ids:
+        return []
+    versions, stored = live_versions(session, ids)
+    if not versions:
         return []
     now, tz = ctx.clock.now(), ctx.settings.tz
     names = set().union(*(version.scoring.event_names() for version in versions))
-    stored = _stored(session, [version.id for version in versions], ids)
     extras = extras_for(session, versions, ids)
     writes: list[dict[str, Any]] = []
     removals: list[dict[str, Any]] = []
     changes: list[ScoreChange] = []
-    for contact_id in session.scalars(select(Contact.id).where(one_of(session, Contact.id, ids))):
-        facts = replace(load_facts(session, contact_id, names), extra=extras[contact_id])
+    consents = any(version.reads_consents for version in versions)
+    contacts = (
+        select(Contact, Company)
+        .outerjoin(Company, Company.id == Contact.company_id)
+        .where(one_of(session, Contact.id, ids))
+        .order_by(Contact.id)
+    )
+    for contact, company in session.execute(contacts):
+        contact_id = contact.id
+        facts = replace(
+            contact_facts(session, contact, company, names, consents=consents), extra=extras[contact_id]
+        )
         for version in versions:
             totals = score_contact(version.scoring, facts, now, tz)
             before = stored.get((version.id, contact_id), Totals())
@@ -147,18 +176,6 @@ def extras_for(session: Session, versions: Sequence[Any], ids: list[int]) -> dic
             "segments": frozenset(segments[contact_id]),
         }
     return extras
-
-
-def _stored(session: Session, version_ids: list[int], ids: list[int]) -> dict[tuple[int, int], Totals]:
-    rows = session.execute(
-        select(
-            _scores.c.version_id, _scores.c.contact_id, _scores.c.fixed, _scores.c.level, _scores.c.by_rule
-        ).where(one_of(session, _scores.c.contact_id, ids), _scores.c.version_id.in_(version_ids))
-    )
-    return {
-        (version_id, contact_id): Totals(fixed, level, by_rule or {})
-        for version_id, contact_id, fixed, level, by_rule in rows
-    }
 
 
 def _same_totals(a: Totals, b: Totals) -> bool:
