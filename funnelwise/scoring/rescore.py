@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import delete, func, literal, select, text, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from funnelwise.contacts.models import Contact
@@ -54,19 +55,31 @@ def run_rescore(
         low, high = session.execute(select(func.min(Contact.id), func.max(Contact.id))).one()
         total = session.scalar(select(func.count()).select_from(Contact)) or 0
         version.progress_total, version.progress_done = total, 0
-    done = 0
-    for start in range(low or 0, (high or -1) + 1, chunk):
+    try:
+        done = 0
+        for start in range(low or 0, (high or -1) + 1, chunk):
+            with sessions.begin() as session:
+                if not _still_building(session, version_id):
+                    break
+                done += fill_version(session, ctx, version_id, scoring, now, (start, start + chunk))
+                session.execute(
+                    update(ScoreModelVersion)
+                    .where(ScoreModelVersion.id == version_id)
+                    .values(progress_done=done)
+                )
+            if on_progress is not None:
+                on_progress(done, max(done, total))
         with sessions.begin() as session:
-            if not _still_building(session, version_id):
-                break
-            done += fill_version(session, ctx, version_id, scoring, now, (start, start + chunk))
+            return _switch(session, version_id, scoring, model_key, now)
+    except SQLAlchemyError as exc:
+        # Readers keep the current version; the failed one says why, and a new rescore starts over.
+        with sessions.begin() as session:
             session.execute(
-                update(ScoreModelVersion).where(ScoreModelVersion.id == version_id).values(progress_done=done)
+                update(ScoreModelVersion)
+                .where(ScoreModelVersion.id == version_id, ScoreModelVersion.state == VersionState.BUILDING)
+                .values(state=VersionState.FAILED, error=str(exc).splitlines()[0][:1000], finished_at=now)
             )
-        if on_progress is not None:
-            on_progress(done, max(done, total))
-    with sessions.begin() as session:
-        return _switch(session, version_id, scoring, model_key, now)
+        raise
 
 
 def run_pending_rescores(sessions: sessionmaker[Session], ctx: Context) -> list[RescoreOut]:
@@ -120,7 +133,9 @@ def _switch(
 ) -> RescoreOut:
     # The model row is the lock: two rescores finishing at once switch one after the other.
     model = session.scalar(select(ScoreModel).where(ScoreModel.id == model_key[0]).with_for_update())
-    version = session.get_one(ScoreModelVersion, version_id)
+    version = session.get(ScoreModelVersion, version_id)
+    if version is None:
+        raise NotFound("score model version", version_id)  # the model was deleted meanwhile
     if model is None or version.state != VersionState.BUILDING:
         return _outcome(session, version, model_key, changed=0)
     old = session.get(ScoreModelVersion, model.current_version_id) if model.current_version_id else None
