@@ -77,6 +77,7 @@ _events = Event.__table__
 _consents = Consent.__table__
 _JSON_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 _READ_AND_TURN_OFF_JIT = text("SELECT current_setting('jit'), set_config('jit', 'off', true)")
+_SET_JIT = text("SELECT set_config('jit', :previous, true)")
 
 
 def compile_condition(tree: Condition, now: datetime, tz: tzinfo, dialect: str) -> ColumnElement[bool]:
@@ -112,7 +113,7 @@ def without_jit(session: Session) -> Iterator[None]:
     # The select list is evaluated in order: the setting is read, then changed.
     previous = session.execute(_READ_AND_TURN_OFF_JIT).scalar_one()
     yield
-    session.execute(text("SELECT set_config('jit', :previous, true)"), {"previous": previous})
+    session.execute(_SET_JIT, {"previous": previous})
 
 
 def _compile(node: Condition, scope: SqlScope) -> ColumnElement[bool]:
