@@ -350,16 +350,19 @@ def _may_be_other_json(text: str, dialect: str) -> bool:
 
 
 def _text(predicate: TextIn | TextContains | TextStartsWith, text: Any, dialect: str) -> ColumnElement[bool]:
-    folded = fold(text, dialect)
     match predicate:
         case TextIn():
-            # SQLite's NOCASE folds A-Z alone, as fold() does, without making a lower-cased copy.
-            folded = text.collate("NOCASE") if dialect == "sqlite" else folded
-            values = predicate.values
-            return folded == values[0] if len(values) == 1 else folded.in_(values)
+            return _text_in(predicate.values, text, dialect)
         case TextContains():
-            return contains(folded, predicate.needle, dialect)
-    return func.substr(folded, 1, len(predicate.prefix)) == predicate.prefix
+            return contains(fold(text, dialect), predicate.needle, dialect)
+    return func.substr(fold(text, dialect), 1, len(predicate.prefix)) == predicate.prefix
+
+
+def _text_in(values: tuple[str, ...], text: Any, dialect: str) -> ColumnElement[bool]:
+    """The text, folded, is one of these folded values."""
+    # SQLite's NOCASE folds A-Z alone, as fold() does, without making a lower-cased copy.
+    folded = text.collate("NOCASE") if dialect == "sqlite" else fold(text, dialect)
+    return folded == values[0] if len(values) == 1 else folded.in_(values)
 
 
 def _number_range(predicate: NumberRange, number: Any) -> ColumnElement[bool]:

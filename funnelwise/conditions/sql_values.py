@@ -20,7 +20,7 @@ def fold(text: Any, dialect: str) -> ColumnElement[str]:
     """SQL text with A-Z in lower case and nothing else changed, as `predicates.fold` does."""
     if dialect == "postgresql":
         # lower() folds every script by the collation's locale, except under "C", where it folds A-Z
-        # alone, as SQLite's does; a third of the time translate() took, which walks every character.
+        # alone, as SQLite's does. translate() gave the same at three times the cost.
         return func.lower(text.collate("C"))
     return func.lower(text)
 
