@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     # `funnelwise serve` also runs the background worker; off for API-only servers on PostgreSQL
     # whose work `funnelwise worker` processes do.
     run_worker: bool = True
+    # How often the worker re-decides each segment for every contact, for conditions that change
+    # with time alone (sliding windows, anniversaries); events and edits are reacted to at once.
+    segment_refresh_minutes: int = Field(default=60, ge=1)
 
     @field_validator("timezone")
     @classmethod

@@ -1,7 +1,8 @@
 """The background worker: consumers of the log that react to what the API accepted.
 
-Today it runs the resolver (identity resolution of accepted tracking messages); segment upkeep,
-scoring and journeys join it as their issues land. It wakes the moment there is work: a byte on
+It runs the resolver (identity resolution of accepted tracking messages), then the reactions of the
+contacts those messages and other changes touched (segment upkeep), and, as time passes, the
+refresh of segments whose conditions change with time alone. It wakes the moment there is work: a byte on
 its wake pipe from the `funnelwise serve` that started it, a PostgreSQL NOTIFY from any server,
 and a poll as the fallback.
 
@@ -16,6 +17,8 @@ import select
 import subprocess
 import sys
 import threading
+import time
+from datetime import timedelta
 
 import psycopg
 from sqlalchemy import make_url
@@ -24,7 +27,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from funnelwise.config import Settings
 from funnelwise.context import Context
-from funnelwise.tracking.intake import CHANNEL
+from funnelwise.db.notify import CHANNEL
+from funnelwise.reactions.periodic import refresh_stale_segments
+from funnelwise.reactions.run import react_pending
 from funnelwise.tracking.resolver import resolve_pending
 
 logger = logging.getLogger(__name__)
@@ -35,6 +40,8 @@ POLL_SECONDS = 1.0
 NICENESS = 10
 # After the database went away, how long to wait before asking it again.
 BACKOFF_SECONDS = 2.0
+# How often the worker looks for work that falls due with time alone.
+PERIODIC_SECONDS = 60.0
 
 
 class Worker:
@@ -71,16 +78,30 @@ class Worker:
             )
         for helper in helpers:
             helper.start()
+        next_periodic = time.monotonic()
         while not self._stop.is_set():
             self._wake.clear()
             try:
-                done = resolve_pending(self._sessions, self._ctx)
+                busy = self._work_once()
+                if time.monotonic() >= next_periodic:
+                    self._periodic()
+                    next_periodic = time.monotonic() + PERIODIC_SECONDS
             except (OperationalError, InterfaceError):
                 logger.warning("the database is unreachable; the worker tries again shortly", exc_info=True)
                 self._stop.wait(BACKOFF_SECONDS)
                 continue
-            if not done.claimed:
+            if not busy:
                 self._wake.wait(self._poll_seconds)
+
+    def _work_once(self) -> bool:
+        """One batch of each kind of waiting work; whether any was found (more may be waiting)."""
+        resolved = resolve_pending(self._sessions, self._ctx)
+        reacted = react_pending(self._sessions, self._ctx)
+        return bool(resolved.claimed or reacted.claimed)
+
+    def _periodic(self) -> None:
+        every = timedelta(minutes=self._ctx.settings.segment_refresh_minutes)
+        refresh_stale_segments(self._sessions, self._ctx, every)
 
     def _read_wakes(self, wake_fd: int) -> None:
         while not self._stop.is_set():

@@ -20,6 +20,7 @@ from funnelwise.context import Context
 from funnelwise.db.dialect import dialect_name, insert, json_canonical, json_merge, one_of
 from funnelwise.db.staging import staged
 from funnelwise.errors import FieldError
+from funnelwise.reactions.queue import mark_due
 
 # Enough rows per statement to amortise the round trip, few enough to stay under SQLite's
 # 32,766 bound parameters (15 columns a row).
@@ -79,7 +80,9 @@ def upsert_contacts(
         _resolve_merged_keys(session, [drafts[i] for i in chunk], key)
         for round_ in _rounds_of_unique_keys(drafts, chunk, key):
             _upsert_round(session, ctx, drafts, round_, key, policy, results)
-    return [result for result in results if result is not None]
+    done = [result for result in results if result is not None]
+    mark_due(session, ctx, [r.contact_id for r in done if r.outcome in (Outcome.CREATED, Outcome.UPDATED)])
+    return done
 
 
 def _resolve_merged_keys(session: Session, batch: list[ContactDraft], key: DedupeKey) -> None:

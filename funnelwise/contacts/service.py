@@ -21,6 +21,7 @@ from funnelwise.contacts.schemas import ContactIn, ContactOut, Page
 from funnelwise.context import Context
 from funnelwise.db.savepoints import write_or_undo
 from funnelwise.errors import Conflict, FieldError, InvalidInput, NotFound
+from funnelwise.reactions.queue import mark_due
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ def create_contact(session: Session, ctx: Context, data: ContactIn) -> ContactOu
     properties = {k: v for k, v in draft.properties.items() if v is not None}
     contact = Contact(**fields, properties=properties, created_at=now, updated_at=now)
     _write_or_conflict(session, lambda: session.add(contact), fields)
+    mark_due(session, ctx, [contact.id])
     return ContactOut.model_validate(contact)
 
 
@@ -83,6 +85,7 @@ def update_contact(session: Session, ctx: Context, contact_id: int, data: Contac
         contact.updated_at = ctx.clock.now()
 
     _write_or_conflict(session, write, fields)
+    mark_due(session, ctx, [contact.id])
     return ContactOut.model_validate(contact)
 
 

@@ -5,6 +5,7 @@ from funnelwise.commerce.models import Order, OrderItem, Product
 from funnelwise.contacts.models import Company, Contact, ContactIdentity, PropertyDefinition
 from funnelwise.db.base import Base
 from funnelwise.messaging.models import Consent
+from funnelwise.reactions.models import DueContact
 from funnelwise.sales.models import (
     AssignmentRule,
     Deal,
@@ -43,6 +44,7 @@ __all__ = [
     "ContactScore",
     "Deal",
     "DealStageChange",
+    "DueContact",
     "Escalation",
     "Event",
     "Form",

@@ -20,6 +20,7 @@ from funnelwise.csvfile import open_csv
 from funnelwise.db.dialect import insert, one_of
 from funnelwise.db.savepoints import write_or_undo
 from funnelwise.errors import Conflict, InvalidInput, NotFound
+from funnelwise.reactions.queue import mark_due
 from funnelwise.segments.log import LIST_ADDED, LIST_REMOVED, LogEntry, log_entries
 from funnelwise.segments.models import StaticList, StaticListMember
 from funnelwise.segments.schemas import (
@@ -82,6 +83,7 @@ def add_members(session: Session, ctx: Context, list_id: int, contact_ids: Itera
         statement = insert(session, _members).values(rows).on_conflict_do_nothing()
         added += session.scalars(statement.returning(_members.c.contact_id)).all()
     _log(session, static_list, LIST_ADDED, "added", sorted(added), ctx)
+    mark_due(session, ctx, added)
     return ListChangeOut(changed=len(added), unchanged=len(ids) - len(added), not_found=missing)
 
 
@@ -96,6 +98,7 @@ def remove_members(session: Session, ctx: Context, list_id: int, contact_ids: It
         )
         removed += session.scalars(statement.returning(_members.c.contact_id)).all()
     _log(session, static_list, LIST_REMOVED, "removed", sorted(removed), ctx)
+    mark_due(session, ctx, removed)
     return ListChangeOut(changed=len(removed), unchanged=len(ids) - len(removed), not_found=missing)
 
 

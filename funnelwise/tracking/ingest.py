@@ -21,6 +21,7 @@ from funnelwise.context import Context
 from funnelwise.db.dialect import dialect_name, insert, one_of
 from funnelwise.db.writes import write_retrying
 from funnelwise.errors import FieldError
+from funnelwise.reactions.queue import mark_due
 from funnelwise.tracking.attribution import earlier, later, touch_from
 from funnelwise.tracking.identity import (
     Profiles,
@@ -168,6 +169,7 @@ def store_messages(
     _save_touches(session, batch)
     inserted = _insert_events(session, rows)
     stored = [row for row in rows if row["message_id"] in inserted]
+    mark_due(session, ctx, [row["contact_id"] for row in stored])
     index_of = {message.message_id: index for index, message in fresh}
     for warning in record_commerce_events(session, ctx, stored):
         batch.warnings.append((index_of[warning.message_id], warning.error))

@@ -14,14 +14,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from funnelwise.context import Context
 from funnelwise.db.dialect import dialect_name
+from funnelwise.db.notify import notify_workers
 from funnelwise.db.writes import write_retrying
 from funnelwise.tracking.ingest import IngestResult
 from funnelwise.tracking.messages import Message, MessageType
 from funnelwise.tracking.models import IntakeMessage
-
-# Workers in other processes LISTEN on this channel; the notification is sent when the accepting
-# transaction commits, never before.
-CHANNEL = "funnelwise_intake"
 
 
 def accept(
@@ -57,7 +54,7 @@ def _append(session: Session, source_id: int, rows: list[dict[str, Any]]) -> int
             [{"message_id": r["message_id"], "payload": r["payload"]} for r in rows]
         ).decode()
         appended = session.execute(_POSTGRES_APPEND, {"rows": document, "source_id": source_id, "at": at})
-        session.execute(text(f"NOTIFY {CHANNEL}"))
+        notify_workers(session)
         return appended.rowcount
     # The ids travel as one JSON array, so the statement's text is the same for every batch.
     connection = session.connection()

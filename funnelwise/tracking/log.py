@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from funnelwise.commerce.models import Order
 from funnelwise.context import Context
+from funnelwise.reactions.queue import mark_due
 from funnelwise.tracking.models import AnonymousProfile, Event
 
 SYSTEM = "system"
@@ -36,6 +37,7 @@ def record_event(
             received_at=now,
         )
     )
+    mark_due(session, ctx, [contact_id])
 
 
 def reassign_events(session: Session, from_contact_id: int, to_contact_id: int) -> int:

@@ -1,0 +1,114 @@
+"""Working off the queue: each due contact's segments are decided again, a batch per transaction.
+
+Contacts are claimed with `FOR UPDATE SKIP LOCKED` on PostgreSQL and each is held by a
+transaction-scoped advisory lock while it is decided, so any number of workers share the queue
+and one contact is never decided by two at once: its changes happen in the order of its events.
+The decisions and the removal of the claimed rows commit together, so a crash repeats a batch
+(whose re-decision changes nothing) and never loses one.
+"""
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+from sqlalchemy import bindparam, delete, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, BIGINT
+from sqlalchemy.orm import Session, sessionmaker
+
+from funnelwise.context import Context
+from funnelwise.db.dialect import dialect_name, one_of
+from funnelwise.db.writes import senders_busy, write_retrying
+from funnelwise.reactions.models import DueContact
+from funnelwise.segments.upkeep import refresh_all, update_memberships
+
+# Contacts decided per transaction: with 50 segments a contact costs about 10 ms, so a batch
+# holds SQLite's one write lock for about a second at most.
+BATCH = 100
+# While senders wait on SQLite's writer, a batch takes only this many.
+BITE = 5
+# From this many queued rows on (an import, a list upload), one set-based refresh of every segment
+# is cheaper than deciding the contacts one by one.
+BULK = 2_000
+# The advisory-lock namespace of contacts being decided: the two-key form keeps it apart from any
+# other use of advisory locks. Ids past 2^31 share keys; two such contacts then merely take turns.
+_LOCK_SPACE = 0x46570001
+
+
+@dataclass(frozen=True)
+class Reacted:
+    """What one call of `react_pending` did."""
+
+    claimed: int = 0
+    contacts: int = 0
+    segment_changes: int = 0
+
+
+class QueueStatus(BaseModel):
+    due: int
+
+
+def react_pending(
+    sessions: sessionmaker[Session], ctx: Context, limit: int = BATCH, bulk_from: int = BULK
+) -> Reacted:
+    """Decides the oldest queued contacts again; returns what it did (nothing when the queue is empty)."""
+    size = min(limit, BITE) if senders_busy(sessions) else limit
+    return write_retrying(sessions, lambda session: _react(session, ctx, size, bulk_from))
+
+
+def react_all(sessions: sessionmaker[Session], ctx: Context) -> int:
+    """Works the queue off (tests, the CLI); the contacts decided."""
+    total = 0
+    while (done := react_pending(sessions, ctx)).claimed:
+        total += done.contacts
+    return total
+
+
+def queue_status(session: Session) -> QueueStatus:
+    return QueueStatus(due=session.scalar(select(func.count(func.distinct(DueContact.contact_id)))) or 0)
+
+
+def _react(session: Session, ctx: Context, limit: int, bulk_from: int) -> Reacted:
+    if _queued_beyond(session, bulk_from):
+        return _react_in_bulk(session, ctx)
+    query = select(DueContact.id, DueContact.contact_id).order_by(DueContact.id).limit(limit)
+    if dialect_name(session) == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    claimed = list(session.execute(query))
+    if not claimed:
+        return Reacted()
+    contacts = _lock(session, sorted({row.contact_id for row in claimed}))
+    changes = update_memberships(session, ctx, contacts)
+    done = [row.id for row in claimed if row.contact_id in set(contacts)]
+    if done:
+        session.execute(delete(DueContact).where(one_of(session, DueContact.id, done)))
+    return Reacted(claimed=len(claimed), contacts=len(contacts), segment_changes=len(changes))
+
+
+def _queued_beyond(session: Session, rows: int) -> bool:
+    return session.scalar(select(DueContact.id).order_by(DueContact.id).offset(rows).limit(1)) is not None
+
+
+def _react_in_bulk(session: Session, ctx: Context) -> Reacted:
+    """Takes every queued row another worker does not hold, and refreshes every segment in SQL.
+
+    Rows queued by transactions that have not committed yet are not seen, so not taken: they
+    wait for the next pass, which sees their changes.
+    """
+    free = select(DueContact.id).with_for_update(skip_locked=True)
+    taken = session.execute(delete(DueContact).where(DueContact.id.in_(free))).rowcount
+    refreshed = refresh_all(session, ctx)
+    return Reacted(
+        claimed=taken,
+        contacts=taken,
+        segment_changes=sum(result.entered + result.exited for result in refreshed),
+    )
+
+
+def _lock(session: Session, contact_ids: list[int]) -> list[int]:
+    """The contacts no other worker is deciding now, locked for this transaction (PostgreSQL)."""
+    if dialect_name(session) != "postgresql":
+        return contact_ids  # SQLite runs one writing transaction at a time.
+    free = text(
+        "SELECT id FROM unnest(:ids) AS id "
+        "WHERE pg_try_advisory_xact_lock(:space, CAST(id % 2147483647 AS integer))"
+    ).bindparams(bindparam("ids", contact_ids, type_=ARRAY(BIGINT)), space=_LOCK_SPACE)
+    return sorted(session.scalars(free))
