@@ -18,7 +18,6 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import timedelta
 
 import psycopg
 from sqlalchemy import make_url
@@ -28,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from funnelwise.config import Settings
 from funnelwise.context import Context
 from funnelwise.db.notify import CHANNEL
-from funnelwise.reactions.periodic import refresh_stale_segments
+from funnelwise.reactions.periodic import run_periodic
 from funnelwise.reactions.run import react_pending
 from funnelwise.tracking.resolver import resolve_pending
 
@@ -40,7 +39,8 @@ POLL_SECONDS = 1.0
 NICENESS = 10
 # After the database went away, how long to wait before asking it again.
 BACKOFF_SECONDS = 2.0
-# How often the worker looks for work that falls due with time alone.
+# How often the worker looks for work that falls due with time alone (overdue follow-ups, stale
+# segments); the stage rules' full pass runs every `segment_refresh_minutes`.
 PERIODIC_SECONDS = 60.0
 
 
@@ -78,14 +78,16 @@ class Worker:
             )
         for helper in helpers:
             helper.start()
-        next_periodic = time.monotonic()
+        next_tick = next_full_pass = time.monotonic()
         while not self._stop.is_set():
             self._wake.clear()
             try:
                 busy = self._work_once()
-                if time.monotonic() >= next_periodic:
-                    self._periodic()
-                    next_periodic = time.monotonic() + PERIODIC_SECONDS
+                if (now := time.monotonic()) >= next_tick:
+                    self._periodic(full_pass=now >= next_full_pass)
+                    next_tick = now + PERIODIC_SECONDS
+                    if now >= next_full_pass:
+                        next_full_pass = now + self._ctx.settings.segment_refresh_minutes * 60
             except (OperationalError, InterfaceError):
                 logger.warning("the database is unreachable; the worker tries again shortly", exc_info=True)
                 self._stop.wait(BACKOFF_SECONDS)
@@ -99,9 +101,14 @@ class Worker:
         reacted = react_pending(self._sessions, self._ctx)
         return bool(resolved.claimed or reacted.claimed)
 
-    def _periodic(self) -> None:
-        every = timedelta(minutes=self._ctx.settings.segment_refresh_minutes)
-        refresh_stale_segments(self._sessions, self._ctx, every)
+    def _periodic(self, full_pass: bool) -> None:
+        try:
+            run_periodic(self._sessions, self._ctx, full_pass=full_pass)
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception:
+            # A fault in time-driven work must not stop the worker from logging what arrives.
+            logger.exception("the periodic pass failed; it runs again at the next tick")
 
     def _read_wakes(self, wake_fd: int) -> None:
         while not self._stop.is_set():

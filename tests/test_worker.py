@@ -12,6 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from funnelwise.context import Context
+from funnelwise.reactions.run import queue_status
+from funnelwise.segments.models import SegmentMembership
+from funnelwise.segments.schemas import SegmentIn
+from funnelwise.segments.service import create_segment
 from funnelwise.tracking.models import Event
 from funnelwise.tracking.resolver import IntakeStatus, intake_status
 from funnelwise.tracking.sources import create_source
@@ -111,3 +115,32 @@ def test_a_byte_on_the_wake_pipe_wakes_the_worker_and_the_pipe_s_end_stops_it(
         os.close(write_fd)  # what a server's exit does: the worker it started stops
     assert running.stopped()
     os.close(read_fd)
+
+
+def test_a_running_worker_puts_the_contact_of_an_accepted_call_in_its_segment(
+    accept: Callable[..., int], sessions: sessionmaker[Session], ctx: Context
+) -> None:
+    with sessions.begin() as session:
+        segment = create_segment(session, ctx, SegmentIn(name="Signed up", condition={"event": "Signed Up"}))
+    running = Running(Worker(sessions, ctx, poll_seconds=0.05))
+    try:
+        assert accept(track("m-1")) == 200
+
+        def members() -> list[int]:
+            with sessions() as session:
+                return list(
+                    session.scalars(
+                        select(SegmentMembership.contact_id).where(
+                            SegmentMembership.segment_id == segment.segment.id
+                        )
+                    )
+                )
+
+        assert eventually(lambda: len(members()) == 1), members()
+        with sessions() as session:
+            assert queue_status(session).due == 0
+            entered = session.scalars(select(Event.contact_id).where(Event.name == "Segment Entered")).all()
+        assert entered == members()
+    finally:
+        running.worker.stop()
+    assert running.stopped()

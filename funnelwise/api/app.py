@@ -10,6 +10,7 @@ from sqlalchemy import Engine, text
 from funnelwise import __version__
 from funnelwise.api.deps import SessionDep
 from funnelwise.api.errors import install_error_handlers
+from funnelwise.api.wake import WakeWorkerMiddleware
 from funnelwise.clock import Clock, SystemClock
 from funnelwise.commerce.http import router as commerce_router
 from funnelwise.config import Settings
@@ -48,9 +49,10 @@ def create_app(
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.context = Context(settings=settings, clock=clock or SystemClock())
-    # Started by the lifespan (when the settings say so); the tracking API wakes it.
+    # Started by the lifespan (when the settings say so); every write wakes it.
     app.state.worker = WorkerProcess(settings)
     install_error_handlers(app)
+    app.add_middleware(WakeWorkerMiddleware, wake=app.state.worker.wake)
     # Web pages on other origins send tracking calls; the REST API takes bearer keys, never
     # cookies, so admitting any origin exposes nothing a caller does not already hold.
     app.add_middleware(

@@ -1,5 +1,6 @@
 """Work that falls due as time passes, with no event to set it off."""
 
+import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, or_, select
@@ -8,8 +9,26 @@ from sqlalchemy.orm import Session, sessionmaker
 from funnelwise.context import Context
 from funnelwise.db.dialect import dialect_name
 from funnelwise.db.writes import write_retrying
+from funnelwise.sales.escalation import escalate_due
+from funnelwise.sales.lifecycle import apply_all_stage_rules
 from funnelwise.segments.models import Segment
 from funnelwise.segments.upkeep import refresh_segment
+
+logger = logging.getLogger(__name__)
+
+
+def run_periodic(sessions: sessionmaker[Session], ctx: Context, *, full_pass: bool) -> None:
+    """Escalates overdue follow-ups and refreshes stale segments; with `full_pass`, the stage rules too.
+
+    The stage rules' full pass catches contacts whose stage rules hold by time alone (a score that
+    decayed, a day window that closed); it is cheap but needless every minute.
+    """
+    escalate_due(sessions, ctx)
+    every = timedelta(minutes=ctx.settings.segment_refresh_minutes)
+    refreshed = refresh_stale_segments(sessions, ctx, every)
+    if full_pass:
+        stages = write_retrying(sessions, lambda session: apply_all_stage_rules(session, ctx))
+        logger.info("periodic pass: %s segments refreshed, %s stages changed", refreshed, stages.changed)
 
 
 def refresh_stale_segments(sessions: sessionmaker[Session], ctx: Context, every: timedelta) -> int:

@@ -1,5 +1,7 @@
-"""Working off the queue: each due contact's segments are decided again, a batch per transaction.
+"""Working off the queue: each due contact's scores, stage, owner and segments are decided again.
 
+In that order, as the log's consumers depend on each other: stage rules read scores, assignment
+reads the new stage, and segments read all three. A batch of contacts is one transaction.
 Contacts are claimed with `FOR UPDATE SKIP LOCKED` on PostgreSQL and each is held by a
 transaction-scoped advisory lock while it is decided, so any number of workers share the queue
 and one contact is never decided by two at once: its changes happen in the order of its events.
@@ -7,7 +9,8 @@ The decisions and the removal of the claimed rows commit together, so a crash re
 (whose re-decision changes nothing) and never loses one.
 """
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 
 from pydantic import BaseModel
 from sqlalchemy import bindparam, delete, func, select, text
@@ -18,6 +21,10 @@ from funnelwise.context import Context
 from funnelwise.db.dialect import dialect_name, one_of
 from funnelwise.db.writes import senders_busy, write_retrying
 from funnelwise.reactions.models import DueContact
+from funnelwise.sales.assignment import assign_contacts
+from funnelwise.sales.lifecycle import apply_all_stage_rules
+from funnelwise.sales.upkeep import process_batch
+from funnelwise.scoring.upkeep import update_scores
 from funnelwise.segments.upkeep import refresh_all, update_memberships
 
 # Contacts decided per transaction: with 50 segments a contact costs about 10 ms, so a batch
@@ -39,6 +46,9 @@ class Reacted:
 
     claimed: int = 0
     contacts: int = 0
+    score_changes: int = 0
+    stage_changes: int = 0
+    assignments: int = 0
     segment_changes: int = 0
 
 
@@ -76,11 +86,24 @@ def _react(session: Session, ctx: Context, limit: int, bulk_from: int) -> Reacte
     if not claimed:
         return Reacted()
     contacts = _lock(session, sorted({row.contact_id for row in claimed}))
-    changes = update_memberships(session, ctx, contacts)
+    reacted = _decide(session, ctx, contacts)
     done = [row.id for row in claimed if row.contact_id in set(contacts)]
     if done:
         session.execute(delete(DueContact).where(one_of(session, DueContact.id, done)))
-    return Reacted(claimed=len(claimed), contacts=len(contacts), segment_changes=len(changes))
+    return replace(reacted, claimed=len(claimed))
+
+
+def _decide(session: Session, ctx: Context, contacts: list[int]) -> Reacted:
+    scores = update_scores(session, ctx, contacts)
+    sales = process_batch(session, ctx, contacts)
+    segments = update_memberships(session, ctx, contacts)
+    return Reacted(
+        contacts=len(contacts),
+        score_changes=len(scores),
+        stage_changes=len(sales.stage_changes),
+        assignments=len(sales.assignments),
+        segment_changes=len(segments),
+    )
 
 
 def _queued_beyond(session: Session, rows: int) -> bool:
@@ -88,19 +111,33 @@ def _queued_beyond(session: Session, rows: int) -> bool:
 
 
 def _react_in_bulk(session: Session, ctx: Context) -> Reacted:
-    """Takes every queued row another worker does not hold, and refreshes every segment in SQL.
+    """Decides every queued contact no other worker holds: scores by chunks, the rest set-based.
 
     Rows queued by transactions that have not committed yet are not seen, so not taken: they
     wait for the next pass, which sees their changes.
     """
     free = select(DueContact.id).with_for_update(skip_locked=True)
-    taken = session.execute(delete(DueContact).where(DueContact.id.in_(free))).rowcount
+    taken = session.scalars(
+        delete(DueContact).where(DueContact.id.in_(free)).returning(DueContact.contact_id)
+    )
+    contacts = sorted(set(taken))
+    scores = sum(len(update_scores(session, ctx, chunk)) for chunk in _chunks(contacts))
+    stages = apply_all_stage_rules(session, ctx)
+    assignments = assign_contacts(session, ctx, contacts)
     refreshed = refresh_all(session, ctx)
     return Reacted(
-        claimed=taken,
-        contacts=taken,
+        claimed=len(contacts),
+        contacts=len(contacts),
+        score_changes=scores,
+        stage_changes=stages.changed,
+        assignments=len(assignments),
         segment_changes=sum(result.entered + result.exited for result in refreshed),
     )
+
+
+def _chunks(ids: list[int]) -> Iterator[list[int]]:
+    for start in range(0, len(ids), BATCH):
+        yield ids[start : start + BATCH]
 
 
 def _lock(session: Session, contact_ids: list[int]) -> list[int]:

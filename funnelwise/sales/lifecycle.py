@@ -20,6 +20,7 @@ from funnelwise.context import Context
 from funnelwise.db.dialect import dialect_name, insert, one_of
 from funnelwise.db.savepoints import write_or_undo
 from funnelwise.errors import Conflict, InvalidInput, NotFound
+from funnelwise.reactions.queue import mark_due
 from funnelwise.sales.conditions import name_warnings, parse_rule_condition, stored_tree
 from funnelwise.sales.log import STAGE_CHANGED, LogEntry, log_entries
 from funnelwise.sales.models import StageHistory, StageRule
@@ -232,6 +233,8 @@ def change_stage(
         reason=reason,
     )
     _record(session, ctx, [change])
+    # A person's move: the contact's segments (and anything else reading its stage) follow.
+    mark_due(session, ctx, [contact_id])
     return StageChangeOut(contact_id=contact_id, stage=target, changed=True, change=change)
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from funnelwise.context import Context
 from funnelwise.db.dialect import dialect_name, one_of
+from funnelwise.db.notify import notify_workers
 from funnelwise.db.writes import senders_busy, write_retrying
 from funnelwise.errors import FieldError
 from funnelwise.tracking.ingest import store_messages
@@ -86,6 +87,7 @@ def retry_failed(session: Session) -> int:
         .values(failed_at=None, error=None)
         .execution_options(synchronize_session=False)
     )
+    notify_workers(session)
     return result.rowcount
 
 

@@ -14,6 +14,8 @@ from funnelwise.context import Context
 from funnelwise.reactions.models import DueContact
 from funnelwise.reactions.periodic import refresh_stale_segments
 from funnelwise.reactions.run import queue_status, react_all, react_pending
+from funnelwise.sales.lifecycle import create_stage_rule
+from funnelwise.sales.schemas import StageRuleIn
 from funnelwise.segments.lists import add_members, create_list, remove_members
 from funnelwise.segments.schemas import ListIn, SegmentIn
 from funnelwise.segments.service import create_segment
@@ -160,3 +162,22 @@ def test_workers_racing_on_the_queue_decide_each_contact_once(
     assert sorted(_members(session, segment_id)) == sorted(p.id for p in people)
     assert sorted(row[1] for row in logged(session, "Segment Entered")) == sorted(p.id for p in people)
     assert _due(session) == 0
+
+
+def test_a_stage_rule_moves_the_contact_before_segments_that_read_the_stage_are_decided(
+    session: Session, sessions: sessionmaker[Session], ctx: Context
+) -> None:
+    create_stage_rule(
+        session, ctx, StageRuleIn(name="Demo → MQL", stage="mql", condition={"event": "Demo Requested"})
+    )
+    segment_id = _segment(
+        session, ctx, "MQLs", {"property": "lifecycle_stage", "operator": "equals", "value": "mql"}
+    )
+    ada = make_contact(session, ctx)
+    record_event(session, ctx, ada.id, "Demo Requested", {})
+    session.commit()
+
+    done = react_pending(sessions, ctx)
+
+    assert (done.contacts, done.stage_changes, done.segment_changes) == (1, 1, 1)
+    assert _members(session, segment_id) == [ada.id]
