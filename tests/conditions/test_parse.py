@@ -151,8 +151,8 @@ def test_every_bad_node_is_reported_not_only_the_first() -> None:
             {"segment": "vip"},
             FieldError(
                 "condition",
-                "a condition needs one of the keys aggregate, all, any, company, consent, event, first_time, in_list, in_segment, "
-                "last_time, not, property; got 'segment'",
+                "a condition needs one of the keys aggregate, all, any, company, consent, event, first_time, grade, in_list, "
+                "in_segment, last_time, not, property, score; got 'segment'",
             ),
         ),
         (
