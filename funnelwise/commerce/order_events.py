@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from funnelwise.commerce.money import currency_code, parse_amount, to_minor
+from funnelwise.commerce.money import MAX_MINOR, currency_code, parse_amount, to_minor
 from funnelwise.errors import FieldError
 
 ORDER_COMPLETED = "Order Completed"
@@ -166,7 +166,10 @@ def _quantity(value: Any, field_name: str) -> int:
 
 
 def _items_sum(items: list[dict[str, Any]]) -> int:
-    return sum(item["price_minor"] * item["quantity"] for item in items if item["price_minor"] is not None)
+    total = sum(item["price_minor"] * item["quantity"] for item in items if item["price_minor"] is not None)
+    if total > MAX_MINOR:
+        raise BadOrder("properties.products", "the products' prices add up to more than an order can hold")
+    return total
 
 
 def _given(mapping: Mapping[str, Any], key: str) -> Any:

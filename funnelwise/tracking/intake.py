@@ -82,6 +82,9 @@ _POSTGRES_APPEND = text(
 )
 
 
+_EXACT = '{"exact":true,'
+
+
 def dump(message: Message) -> str:
     """The message as JSON text, which `load` reads back to an equal message."""
     document = {
@@ -101,11 +104,14 @@ def dump(message: Message) -> str:
     try:
         return orjson.dumps(document).decode()
     except TypeError:  # an integer beyond 64 bits, which only the standard library writes
-        return json.dumps(document, ensure_ascii=False, separators=(",", ":"), default=datetime.isoformat)
+        # Marked up front: orjson would read such an integer back as a float, so `load` reads
+        # these documents with the standard library too.
+        exact = {"exact": True} | document
+        return json.dumps(exact, ensure_ascii=False, separators=(",", ":"), default=datetime.isoformat)
 
 
 def load(payload: str, source_id: int | None) -> Message:
-    data = orjson.loads(payload)
+    data = json.loads(payload) if payload.startswith(_EXACT) else orjson.loads(payload)
     return Message(
         type=MessageType(data["type"]),
         message_id=data["message_id"],

@@ -181,6 +181,10 @@ def test_concurrent_duplicates_make_one_order(
             {"products": [{"quantity": 0}]},
             "properties.products[0].quantity: expected 1 to 2147483647 items, got 0",
         ),
+        (
+            {"revenue": None, "products": [{"product_id": "p-1", "price": 9 * 10**18, "quantity": 2}]},
+            "properties.products: the products' prices add up to more than an order can hold",
+        ),
     ],
 )
 def test_a_bad_order_is_kept_in_the_log_but_makes_no_order(

@@ -191,3 +191,22 @@ def test_failed_calls_are_listed_with_their_error_and_a_writer_puts_them_back(
     assert api.post("/api/v1/sources/intake/retry").json() == {"retried": 0}
     assert waiting(sessions) == ["poison"]
     assert logged(sessions) == [("m-1", "Signed Up")]
+
+
+def test_an_integer_beyond_64_bits_waits_in_the_intake_and_is_logged_exactly(
+    tracking: httpx.Client, sessions: sessionmaker[Session]
+) -> None:
+    huge = 2**70 + 1
+    message = {
+        "type": "track",
+        "messageId": "big-1",
+        "userId": "u-1",
+        "event": "Measured",
+        "properties": {"n": huge},
+    }
+
+    assert tracking.post("/v1/track", json=message).status_code == 200
+
+    with sessions() as session:
+        properties = session.scalars(select(Event.properties).where(Event.message_id == "big-1")).one()
+    assert properties == {"n": huge}
