@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # How often the worker re-decides each segment for every contact, for conditions that change
     # with time alone (sliding windows, anniversaries); events and edits are reacted to at once.
     segment_refresh_minutes: int = Field(default=60, ge=1)
+    # Webhooks to private, loopback and link-local addresses are refused unless this is on: a
+    # webhook URL must not reach into the network Funnelwise runs in.
+    webhook_allow_private: bool = False
 
     @field_validator("timezone")
     @classmethod

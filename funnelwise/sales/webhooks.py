@@ -19,18 +19,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from funnelwise.context import Context
 
 TIMEOUT_SECONDS = 10
 SIGNATURE_HEADER = "Funnelwise-Signature"
-
-
-class _WebhookSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="FUNNELWISE_", env_file=".env", extra="ignore")
-
-    webhook_allow_private: bool = False
 
 
 class RefusedAddress(ValueError):
@@ -43,9 +36,7 @@ class WebhookResult:
 
 
 def allows_private(ctx: Context) -> bool:
-    """`FUNNELWISE_WEBHOOK_ALLOW_PRIVATE`: read from the settings when they know it, else the environment."""
-    known = getattr(ctx.settings, "webhook_allow_private", None)
-    return bool(known) if known is not None else _WebhookSettings().webhook_allow_private
+    return ctx.settings.webhook_allow_private
 
 
 def check_url_shape(url: str) -> str:

@@ -85,8 +85,8 @@ def mail_ctx(database_url: str, clock: SimulatedClock, sink: SmtpSink) -> Contex
 
 
 @pytest.fixture
-def allow_local_webhooks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FUNNELWISE_WEBHOOK_ALLOW_PRIVATE", "true")
+def allow_local_webhooks(ctx: Context, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ctx.settings, "webhook_allow_private", True)
 
 
 def _policy(session: Session, ctx: Context, **fields: object) -> str | None:
@@ -260,9 +260,9 @@ def test_a_failing_webhook_is_retried_with_the_same_idempotency_key(
 
 
 def test_a_webhook_to_a_private_address_is_refused_without_the_setting(
-    session: Session, ctx: Context, clock: SimulatedClock, monkeypatch: pytest.MonkeyPatch
+    session: Session, ctx: Context, clock: SimulatedClock
 ) -> None:
-    monkeypatch.delenv("FUNNELWISE_WEBHOOK_ALLOW_PRIVATE", raising=False)
+    assert not ctx.settings.webhook_allow_private
     with Receiver() as receiver:
         _policy(session, ctx, webhook_url=receiver.url, escalate_to_manager=False)
         _owned_mql(session, ctx)
