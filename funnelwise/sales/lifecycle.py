@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
 from funnelwise.auth.models import User
-from funnelwise.conditions import compile_condition, dump_condition
+from funnelwise.conditions import compile_condition, dump_condition, without_jit
 from funnelwise.contacts.models import Contact
 from funnelwise.context import Context
 from funnelwise.db.dialect import dialect_name, insert, one_of
@@ -146,7 +146,8 @@ def _apply_rule(
         query = query.where(one_of(session, Contact.id, ids))
     # PostgreSQL: the rows stay as read until this transaction ends, so the history names the
     # stage each contact really left. SQLite's writer lock (BEGIN IMMEDIATE) does the same.
-    rows = session.execute(query.order_by(Contact.id).with_for_update(of=Contact)).all()
+    with without_jit(session):
+        rows = session.execute(query.order_by(Contact.id).with_for_update(of=Contact)).all()
     if not rows:
         return []
     _set_stage(session, [contact_id for contact_id, _stage in rows], rule.stage, now)

@@ -6,7 +6,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from funnelwise.conditions import Condition, check_names, compile_condition, dump_condition, parse_condition
+from funnelwise.conditions import (
+    Condition,
+    check_names,
+    compile_condition,
+    dump_condition,
+    parse_condition,
+    without_jit,
+)
 from funnelwise.contacts.models import Contact
 from funnelwise.contacts.pagination import decode_cursor, encode_cursor
 from funnelwise.contacts.schemas import Page
@@ -124,8 +131,11 @@ def preview(session: Session, ctx: Context, data: PreviewIn) -> PreviewOut:
     """How many contacts an unsaved condition matches now, and the first few of them."""
     tree = parse_definition(data.condition)
     matches = compile_condition(tree, ctx.clock.now(), ctx.settings.tz, dialect_name(session))
-    count = session.scalar(select(func.count()).select_from(Contact).where(matches)) or 0
-    sample = session.scalars(select(Contact).where(matches).order_by(Contact.id).limit(data.sample_size))
+    with without_jit(session):
+        count = session.scalar(select(func.count()).select_from(Contact).where(matches)) or 0
+        sample = list(
+            session.scalars(select(Contact).where(matches).order_by(Contact.id).limit(data.sample_size))
+        )
     return PreviewOut(
         count=count,
         sample=[MemberOut.model_validate(contact) for contact in sample],
