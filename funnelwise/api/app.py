@@ -23,6 +23,7 @@ from funnelwise.segments.http import router as segments_router
 from funnelwise.tracking.http import public_router as tracking_public_router
 from funnelwise.tracking.http import router as tracking_router
 from funnelwise.worker import WorkerProcess
+from funnelwise.workflows.http import router as workflows_router
 
 
 def create_app(
@@ -67,6 +68,7 @@ def create_app(
     app.include_router(segments_router, prefix="/api/v1")
     app.include_router(scoring_router, prefix="/api/v1")
     app.include_router(sales_router, prefix="/api/v1")
+    app.include_router(workflows_router, prefix="/api/v1")
     app.include_router(tracking_public_router)
 
     @app.get("/healthz", tags=["health"])

@@ -2,7 +2,18 @@
 
 import typer
 
-from funnelwise.cli import access, commerce, data, forms, sales, scoring, segments, server, tracking
+from funnelwise.cli import (
+    access,
+    commerce,
+    data,
+    forms,
+    sales,
+    scoring,
+    segments,
+    server,
+    tracking,
+    workflows,
+)
 
 app = typer.Typer(help="Funnelwise: self-hosted marketing automation.", no_args_is_help=True)
 server.register(app)
@@ -14,6 +25,7 @@ forms.register(app)
 segments.register(app)
 sales.register(app)
 scoring.register(app)
+workflows.register(app)
 
 
 def main() -> None:

@@ -31,6 +31,7 @@ from funnelwise.tracking.models import (
     IntakeMessage,
     Source,
 )
+from funnelwise.workflows.models import Workflow, WorkflowVersion
 
 __all__ = [
     "AnonymousProfile",
@@ -71,4 +72,6 @@ __all__ = [
     "StaticList",
     "StaticListMember",
     "User",
+    "Workflow",
+    "WorkflowVersion",
 ]

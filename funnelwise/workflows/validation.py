@@ -1,0 +1,120 @@
+"""Checking a definition against the database: every property, event, list, segment and model it names."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from funnelwise.conditions import Condition, check_names, parse_condition
+from funnelwise.errors import FieldError, InvalidInput
+from funnelwise.scoring.models import ScoreModel
+from funnelwise.segments.models import Segment, StaticList
+from funnelwise.workflows.definition import (
+    DateTrigger,
+    EnrollStep,
+    IncrementPropertyStep,
+    ListStep,
+    ListTrigger,
+    PropertyChangedTrigger,
+    ScheduleTrigger,
+    ScoreTrigger,
+    SegmentTrigger,
+    SetPropertyStep,
+    WaitUntilStep,
+    WorkflowDefinition,
+    parsed_conditions,
+    read_definition,
+)
+from funnelwise.workflows.graph import check_graph
+from funnelwise.workflows.models import Workflow
+
+
+@dataclass(frozen=True)
+class Checked:
+    definition: WorkflowDefinition
+    warnings: list[FieldError]
+
+
+def check_definition(session: Session, data: Any, *, allow_unknown: bool = False) -> Checked:
+    """The definition, or `InvalidInput` with every problem by its path.
+
+    Unknown properties and events are errors unless `allow_unknown` (then warnings): a workflow
+    waits on them for weeks, and a typo would only show when nobody ever moves on.
+    """
+    definition = read_definition(data)
+    conditions = parsed_conditions(definition)
+    graph = check_graph(definition)
+    errors = list(graph.errors)
+    names = _unknown_names(session, definition, conditions)
+    errors.extend(_unknown_records(session, definition))
+    warnings = list(graph.warnings)
+    if allow_unknown:
+        warnings.extend(names)
+    else:
+        errors.extend(names)
+    if errors:
+        raise InvalidInput(errors)
+    return Checked(definition, warnings)
+
+
+def _unknown_names(
+    session: Session, definition: WorkflowDefinition, conditions: list[tuple[str, Condition]]
+) -> list[FieldError]:
+    trees = list(conditions) + [
+        (path, parse_condition({"property": name, "operator": "is_set"}))
+        for path, name in _properties(definition)
+    ]
+    found: list[FieldError] = []
+    for path, tree in trees:
+        for warning in check_names(session, tree):
+            at = path if warning.path == "condition" else f"{path}.{warning.path}"
+            found.append(FieldError(at, warning.message))
+    return found
+
+
+def _properties(definition: WorkflowDefinition) -> Iterator[tuple[str, str]]:
+    trigger = definition.trigger
+    if isinstance(trigger, PropertyChangedTrigger | DateTrigger):
+        yield "trigger.property", trigger.property
+    for i, step in enumerate(definition.steps):
+        if isinstance(step, SetPropertyStep | IncrementPropertyStep):
+            yield f"steps[{i}].property", step.property
+        if isinstance(step, WaitUntilStep) and step.date_property is not None:
+            yield f"steps[{i}].date_property", step.date_property
+
+
+def _unknown_records(session: Session, definition: WorkflowDefinition) -> list[FieldError]:
+    """Lists, segments, score models and workflows are named by their names; each must exist."""
+    wanted: dict[str, list[tuple[str, str]]] = {"list": [], "segment": [], "score model": [], "workflow": []}
+    trigger = definition.trigger
+    if isinstance(trigger, SegmentTrigger | ScheduleTrigger):
+        wanted["segment"].append(("trigger.segment", trigger.segment))
+    if isinstance(trigger, ListTrigger):
+        wanted["list"].append(("trigger.list", trigger.list))
+    if isinstance(trigger, ScoreTrigger):
+        wanted["score model"].append(("trigger.model", trigger.model))
+    for i, step in enumerate(definition.steps):
+        if isinstance(step, ListStep):
+            wanted["list"].append((f"steps[{i}].list", step.list))
+        if isinstance(step, EnrollStep) and step.workflow != definition.name:
+            wanted["workflow"].append((f"steps[{i}].workflow", step.workflow))
+    for i, name in enumerate(definition.settings.suppression_segments):
+        wanted["segment"].append((f"settings.suppression_segments[{i}]", name))
+    columns = {
+        "list": StaticList.name,
+        "segment": Segment.name,
+        "score model": ScoreModel.name,
+        "workflow": Workflow.name,
+    }
+    errors: list[FieldError] = []
+    for what, uses in wanted.items():
+        if not uses:
+            continue
+        column = columns[what]
+        known = set(session.scalars(select(column).where(column.in_({name for _, name in uses}))))
+        errors.extend(
+            FieldError(path, f"no {what} is named {name!r}") for path, name in uses if name not in known
+        )
+    return errors
