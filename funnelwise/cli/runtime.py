@@ -2,9 +2,11 @@
 
 import atexit
 from dataclasses import dataclass
-from typing import NoReturn
+from pathlib import Path
+from typing import Any, NoReturn
 
 import typer
+import yaml
 from rich.console import Console
 from rich.markup import escape
 from sqlalchemy import Engine
@@ -79,3 +81,14 @@ def fail_on(exc: DomainError) -> NoReturn:
             console.print(f"[red]error:[/red] {escape(f'{error.field}: {error.message}')}", highlight=False)
         raise typer.Exit(2)
     fail(str(exc))
+
+
+def read_yaml_mapping(file: Path, expected: str) -> dict[str, Any]:
+    """The YAML mapping in `file`; anything else fails with what was `expected` ("a mapping with …")."""
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        fail(f"{file}: not valid YAML: {exc}")
+    if not isinstance(data, dict):
+        fail(f"{file}: expected {expected}")
+    return data

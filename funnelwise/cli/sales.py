@@ -5,12 +5,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
-import yaml
 from pydantic import BaseModel, ValidationError
 from rich.markup import escape
 from sqlalchemy.orm import Session
 
-from funnelwise.cli.runtime import console, fail, fail_on, runtime
+from funnelwise.cli.runtime import console, fail_on, read_yaml_mapping, runtime
 from funnelwise.context import Context
 from funnelwise.errors import DomainError, FieldError, InvalidInput
 from funnelwise.sales.accounts import account
@@ -138,7 +137,7 @@ def stage_apply() -> None:
 @stage_rule.command("create")
 def stage_rule_create(file: Path = YamlFile) -> None:
     """Create a stage rule from YAML: name, stage, condition."""
-    data = _model(StageRuleIn, _yaml(file))
+    data = _model(StageRuleIn, read_yaml_mapping(file, "a mapping"))
     saved = _write(lambda session, ctx: create_stage_rule(session, ctx, data))
     _warn(saved.warnings)
     console.print(f"Created stage rule {escape(saved.rule.name)} (id {saved.rule.id}) → {saved.rule.stage}.")
@@ -202,7 +201,7 @@ def team_list() -> None:
 @rule.command("create")
 def rule_create(file: Path = YamlFile) -> None:
     """Create an assignment rule from YAML: name, condition, and team (name) or user (email)."""
-    data = _yaml(file)
+    data = read_yaml_mapping(file, "a mapping")
     team_name, user = data.pop("team", None), data.pop("user", None)
 
     def create(session: Session, ctx: Context) -> Any:
@@ -309,7 +308,7 @@ def escalate() -> None:
 @pipeline.command("create")
 def pipeline_create(file: Path = YamlFile) -> None:
     """Create a pipeline from YAML: name, stages (key, name, probability, outcome open|won|lost)."""
-    data = _model(PipelineIn, _yaml(file))
+    data = _model(PipelineIn, read_yaml_mapping(file, "a mapping"))
     created = _write(lambda session, ctx: create_pipeline(session, ctx, data))
     console.print(
         f"Created pipeline {escape(created.name)} (id {created.id}) with {len(created.stages)} stages."
@@ -422,16 +421,6 @@ def _model(model: type[M], data: dict[str, Any]) -> M:
                 [FieldError(".".join(str(p) for p in e["loc"]) or "file", e["msg"]) for e in exc.errors()]
             )
         )
-
-
-def _yaml(file: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        fail(f"{file}: not valid YAML: {exc}")
-    if not isinstance(data, dict):
-        fail(f"{file}: expected a mapping")
-    return data
 
 
 def _warn(warnings: list[NameWarningOut]) -> None:

@@ -1,13 +1,12 @@
 """`funnelwise score …`: apply score models from YAML, list and show them, explain and rescore."""
 
 from pathlib import Path
-from typing import Any
 
 import typer
 import yaml
 from rich.markup import escape
 
-from funnelwise.cli.runtime import Runtime, console, fail, fail_on, runtime
+from funnelwise.cli.runtime import Runtime, console, fail_on, read_yaml_mapping, runtime
 from funnelwise.errors import DomainError
 from funnelwise.scoring.rescore import run_rescore
 from funnelwise.scoring.rules import read_definition
@@ -41,7 +40,7 @@ def score_apply(
     ),
 ) -> None:
     """Create a score model from YAML, or give the model of that name these rules; then rescore."""
-    data = _yaml(file)
+    data = read_yaml_mapping(file, "a mapping with name, rules and optionally half_life_days, cap, grades")
     run = runtime()
     try:
         definition = read_definition(data)
@@ -149,13 +148,3 @@ def _rescore(run: Runtime, version_id: int, name: str) -> None:
         f"{outcome.changed:,} scores changed.",
         highlight=False,
     )
-
-
-def _yaml(file: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        fail(f"{file}: not valid YAML: {exc}")
-    if not isinstance(data, dict):
-        fail(f"{file}: expected a mapping with name, rules and optionally half_life_days, cap, grades")
-    return data

@@ -6,12 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import typer
-import yaml
 from pydantic import ValidationError
 from rich.markup import escape
 from sqlalchemy.orm import Session
 
-from funnelwise.cli.runtime import console, fail, fail_on, runtime
+from funnelwise.cli.runtime import console, fail_on, read_yaml_mapping, runtime
 from funnelwise.contacts.exporter import check_columns
 from funnelwise.contacts.schemas import Page
 from funnelwise.context import Context
@@ -50,7 +49,7 @@ def segment_create(
     ),
 ) -> None:
     """Create a segment from a YAML file and find its members; unknown names are warnings."""
-    data = _yaml(file)
+    data = read_yaml_mapping(file, "a mapping with name, description and condition")
     run = runtime()
     try:
         with run.sessions.begin() as session:
@@ -260,16 +259,6 @@ def _write(rows: Iterator[str], output: Path | None) -> None:
     finally:
         if output:
             target.close()
-
-
-def _yaml(file: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        fail(f"{file}: not valid YAML: {exc}")
-    if not isinstance(data, dict):
-        fail(f"{file}: expected a mapping with name, description and condition")
-    return data
 
 
 def _segment_in(data: dict[str, Any]) -> SegmentIn:

@@ -21,11 +21,12 @@ from funnelwise.db.dialect import dialect_name, one_of
 from funnelwise.db.savepoints import write_or_undo
 from funnelwise.errors import Conflict, FieldError, InvalidInput, NotFound
 from funnelwise.sales.conditions import name_warnings, parse_rule_condition, stored_tree
-from funnelwise.sales.log import OWNER_ASSIGNED, LogEntry, log_entries
+from funnelwise.sales.log import OWNER_ASSIGNED
 from funnelwise.sales.models import AssignmentRule, SalesTeam
 from funnelwise.sales.schemas import Assignment, AssignmentRuleIn, AssignmentRuleOut, AssignmentRuleSaved
 from funnelwise.sales.tasks import give_open_tasks
 from funnelwise.sales.teams import take_turn
+from funnelwise.tracking.log import SystemEvent, record_events
 
 # How many unowned contacts one statement looks at in a pass over all of them.
 _CHUNK = 1000
@@ -188,16 +189,16 @@ def _record(session: Session, assignments: list[Assignment], company_owners: dic
     for loaded in list(session.identity_map.values()):
         if isinstance(loaded, Contact | Company) and loaded.id in changed:
             session.expire(loaded)
-    log_entries(session, [_entry(a) for a in assignments])
+    record_events(session, [_entry(a) for a in assignments])
 
 
-def _entry(assignment: Assignment) -> LogEntry:
+def _entry(assignment: Assignment) -> SystemEvent:
     properties: dict[str, Any] = {"owner_id": assignment.owner_id, "via": assignment.via}
     if assignment.rule_id is not None:
         properties["rule_id"] = assignment.rule_id
     if assignment.team_id is not None:
         properties["team_id"] = assignment.team_id
-    return LogEntry(
+    return SystemEvent(
         message_id=f"owner-{assignment.contact_id}-{assignment.owner_id}-{assignment.at.isoformat()}",
         contact_id=assignment.contact_id,
         name=OWNER_ASSIGNED,

@@ -13,7 +13,7 @@ from funnelwise.contacts.schemas import Page
 from funnelwise.context import Context
 from funnelwise.db.savepoints import write_or_undo
 from funnelwise.errors import Conflict, FieldError, InvalidInput, NotFound
-from funnelwise.sales.log import DEAL_STAGE_CHANGED, LogEntry, log_entries
+from funnelwise.sales.log import DEAL_STAGE_CHANGED
 from funnelwise.sales.models import Deal, DealStageChange, Pipeline, PipelineStage
 from funnelwise.sales.schemas import (
     DealIn,
@@ -25,6 +25,7 @@ from funnelwise.sales.schemas import (
     PipelineStageIn,
     PipelineStageOut,
 )
+from funnelwise.tracking.log import SystemEvent, record_events
 
 DEFAULT_PIPELINE = "Sales"
 DEFAULT_STAGES = (
@@ -280,10 +281,10 @@ def _moved(
     }
     if deal.close_reason and stage.outcome != OPEN:
         properties["close_reason"] = deal.close_reason
-    log_entries(
+    record_events(
         session,
         [
-            LogEntry(
+            SystemEvent(
                 message_id=f"deal-{deal.id}-{stage.key}-{now.isoformat()}",
                 contact_id=deal.contact_id,
                 name=DEAL_STAGE_CHANGED,

@@ -23,12 +23,13 @@ from funnelwise.contacts.models import Contact
 from funnelwise.context import Context
 from funnelwise.db.dialect import insert
 from funnelwise.messaging.mail import Mail, send_mail
-from funnelwise.sales.log import TASK_OVERDUE, LogEntry, log_entries
+from funnelwise.sales.log import TASK_OVERDUE
 from funnelwise.sales.models import Escalation, SalesTask, SlaPolicy
 from funnelwise.sales.schemas import EscalationOut, EscalationReport
 from funnelwise.sales.tasks import OPEN
 from funnelwise.sales.teams import manager_of
 from funnelwise.sales.webhooks import RefusedAddress, post_signed
+from funnelwise.tracking.log import SystemEvent, record_events
 
 EMAIL, WEBHOOK = "email", "webhook"
 PENDING, SENDING, SENT, FAILED, UNKNOWN = "pending", "sending", "sent", "failed", "unknown"
@@ -121,7 +122,7 @@ def _queue(session: Session, ctx: Context, now: datetime) -> tuple[int, int]:
         )
     )
     rows: list[dict[str, Any]] = []
-    entries: list[LogEntry] = []
+    entries: list[SystemEvent] = []
     for task in tasks:
         targets = _targets(session, task)
         rows += [
@@ -141,7 +142,7 @@ def _queue(session: Session, ctx: Context, now: datetime) -> tuple[int, int]:
         task.escalated_at = now
         if task.contact_id is not None:
             entries.append(
-                LogEntry(
+                SystemEvent(
                     message_id=f"task-{task.id}-overdue",
                     contact_id=task.contact_id,
                     name=TASK_OVERDUE,
@@ -160,7 +161,7 @@ def _queue(session: Session, ctx: Context, now: datetime) -> tuple[int, int]:
     if rows:
         statement = insert(session, _escalations).on_conflict_do_nothing(index_elements=["idempotency_key"])
         queued = len(session.scalars(statement.returning(_escalations.c.id), rows).all())
-    log_entries(session, entries)
+    record_events(session, entries)
     return len(tasks), queued
 
 

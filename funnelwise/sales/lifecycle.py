@@ -22,7 +22,7 @@ from funnelwise.db.savepoints import write_or_undo
 from funnelwise.errors import Conflict, InvalidInput, NotFound
 from funnelwise.reactions.queue import mark_due
 from funnelwise.sales.conditions import name_warnings, parse_rule_condition, stored_tree
-from funnelwise.sales.log import STAGE_CHANGED, LogEntry, log_entries
+from funnelwise.sales.log import STAGE_CHANGED
 from funnelwise.sales.models import StageHistory, StageRule
 from funnelwise.sales.schemas import (
     StageChange,
@@ -36,6 +36,7 @@ from funnelwise.sales.schemas import (
 )
 from funnelwise.sales.stages import earlier_stages, is_forward, parse_stage, precedence
 from funnelwise.sales.tasks import open_sla_tasks
+from funnelwise.tracking.log import SystemEvent, record_events
 
 # A contact moves at most once per stage on the ladder, so this many rounds reach a fixed point.
 _MAX_ROUNDS = 10
@@ -272,11 +273,11 @@ def _record(session: Session, ctx: Context, changes: list[StageChange]) -> None:
         for c in changes
     ]
     session.execute(insert(session, _history), rows)
-    log_entries(session, [_entry(c) for c in changes])
+    record_events(session, [_entry(c) for c in changes])
     open_sla_tasks(session, ctx, changes)
 
 
-def _entry(change: StageChange) -> LogEntry:
+def _entry(change: StageChange) -> SystemEvent:
     properties: dict[str, Any] = {
         "from_stage": change.from_stage,
         "to_stage": change.to_stage,
@@ -290,7 +291,7 @@ def _entry(change: StageChange) -> LogEntry:
         properties["forced"] = True
     if change.reason:
         properties["reason"] = change.reason
-    return LogEntry(
+    return SystemEvent(
         message_id=f"stage-{change.contact_id}-{change.to_stage}-{change.at.isoformat()}",
         contact_id=change.contact_id,
         name=STAGE_CHANGED,

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from funnelwise.db.dialect import insert
 from funnelwise.db.types import JSONDoc, UTCDateTime
 from funnelwise.segments.models import SegmentMembership
-from funnelwise.tracking.log import SYSTEM
+from funnelwise.tracking.log import SYSTEM, SystemEvent, record_events
 from funnelwise.tracking.models import Event
 
 SEGMENT_ENTERED = "Segment Entered"
@@ -45,22 +45,13 @@ class LogEntry:
 
 def log_entries(session: Session, entries: Sequence[LogEntry]) -> None:
     """One event per entry, in one statement; an entry whose message id is logged already is skipped."""
-    if not entries:
-        return
-    rows = [
-        {
-            "message_id": entry.message_id,
-            "contact_id": entry.contact_id,
-            "type": SYSTEM,
-            "name": entry.name,
-            "properties": entry.properties,
-            "context": {},
-            "occurred_at": entry.at,
-            "received_at": entry.at,
-        }
-        for entry in entries
-    ]
-    session.execute(insert(session, _events).on_conflict_do_nothing(index_elements=["message_id"]), rows)
+    record_events(
+        session,
+        [
+            SystemEvent(entry.message_id, entry.contact_id, entry.name, entry.at, entry.properties)
+            for entry in entries
+        ],
+    )
 
 
 def log_stays(session: Session, segment_id: int, segment_name: str, change: str, at: datetime) -> None:

@@ -1,6 +1,9 @@
 """Appending to the event log from inside the application."""
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
@@ -8,10 +11,22 @@ from sqlalchemy.orm import Session
 
 from funnelwise.commerce.models import Order
 from funnelwise.context import Context
+from funnelwise.db.dialect import insert
 from funnelwise.reactions.queue import mark_due
 from funnelwise.tracking.models import AnonymousProfile, Event
 
 SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class SystemEvent:
+    """A change the application logs, under a message id that names it, so a retry stores it once."""
+
+    message_id: str
+    contact_id: int
+    name: str
+    at: datetime
+    properties: dict[str, Any]
 
 
 def record_event(
@@ -38,6 +53,30 @@ def record_event(
         )
     )
     mark_due(session, ctx, [contact_id])
+
+
+def record_events(session: Session, events: Sequence[SystemEvent]) -> None:
+    """One event each, in one statement; an event whose message id is logged already is skipped.
+
+    The contacts are not queued for reactions: the reactions themselves write these.
+    """
+    if not events:
+        return
+    rows = [
+        {
+            "message_id": event.message_id,
+            "contact_id": event.contact_id,
+            "type": SYSTEM,
+            "name": event.name,
+            "properties": event.properties,
+            "context": {},
+            "occurred_at": event.at,
+            "received_at": event.at,
+        }
+        for event in events
+    ]
+    statement = insert(session, Event.__table__).on_conflict_do_nothing(index_elements=["message_id"])
+    session.execute(statement, rows)
 
 
 def reassign_events(session: Session, from_contact_id: int, to_contact_id: int) -> int:
