@@ -45,7 +45,11 @@ def apply_workflow(
     if workflow is None:
         workflow = Workflow(name=name, status=Status.DRAFT, created_at=now, updated_at=now)
         if not write_or_undo(session, lambda: session.add(workflow)):
-            raise Conflict("name", f"a workflow named {name!r} was created at the same moment; apply again")
+            # Another apply created it at the same moment: this one becomes its next version.
+            created = False
+            workflow = session.scalar(select(Workflow).where(Workflow.name == name).with_for_update())
+            if workflow is None:
+                raise Conflict("name", f"a workflow named {name!r} was created and deleted meanwhile")
     latest = _latest(session, workflow.id)
     changed = latest is None or latest.definition != definition
     if changed:

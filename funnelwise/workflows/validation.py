@@ -8,6 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from funnelwise.conditions import Condition, check_names, parse_condition
+from funnelwise.contacts.fields import CONTACT_FIELDS
+from funnelwise.contacts.models import PropertyDefinition
+from funnelwise.contacts.properties import ObjectType, PropertyType
 from funnelwise.errors import FieldError, InvalidInput
 from funnelwise.scoring.models import ScoreModel
 from funnelwise.segments.models import Segment, StaticList
@@ -49,6 +52,7 @@ def check_definition(session: Session, data: Any, *, allow_unknown: bool = False
     errors = list(graph.errors)
     names = _unknown_names(session, definition, conditions)
     errors.extend(_unknown_records(session, definition))
+    errors.extend(_wrong_kinds(session, definition))
     warnings = list(graph.warnings)
     if allow_unknown:
         warnings.extend(names)
@@ -83,6 +87,48 @@ def _properties(definition: WorkflowDefinition) -> Iterator[tuple[str, str]]:
             yield f"steps[{i}].property", step.property
         if isinstance(step, WaitUntilStep) and step.date_property is not None:
             yield f"steps[{i}].date_property", step.date_property
+
+
+# Built-in contact fields by what they hold; the rest of the built-ins hold text or ids.
+_BUILT_IN_DATES = {"created_at", "updated_at"}
+_DATES = {PropertyType.DATE, PropertyType.DATETIME}
+
+
+def _wrong_kinds(session: Session, definition: WorkflowDefinition) -> list[FieldError]:
+    """A date trigger or wait needs a date property; `increment_property` a number property."""
+    wanted: list[tuple[str, str, str]] = []
+    trigger = definition.trigger
+    if isinstance(trigger, DateTrigger):
+        wanted.append(("trigger.property", trigger.property, "date"))
+    for i, step in enumerate(definition.steps):
+        if isinstance(step, WaitUntilStep) and step.date_property is not None:
+            wanted.append((f"steps[{i}].date_property", step.date_property, "date"))
+        if isinstance(step, IncrementPropertyStep):
+            wanted.append((f"steps[{i}].property", step.property, "number"))
+    if not wanted:
+        return []
+    types = dict(
+        session.execute(
+            select(PropertyDefinition.name, PropertyDefinition.type).where(
+                PropertyDefinition.object_type == ObjectType.CONTACT,
+                PropertyDefinition.name.in_({name for _, name, _ in wanted}),
+            )
+        ).all()
+    )
+    errors: list[FieldError] = []
+    for path, name, kind in wanted:
+        if name in _BUILT_IN_DATES:
+            actual = PropertyType.DATETIME.value
+        elif name in CONTACT_FIELDS:
+            actual = "built-in text or id"
+        elif name in types:
+            actual = types[name]
+        else:
+            continue  # unknown: the name check reports it
+        fits = actual in _DATES if kind == "date" else actual == PropertyType.NUMBER
+        if not fits:
+            errors.append(FieldError(path, f"{name!r} is a {actual} property; this needs a {kind} property"))
+    return errors
 
 
 def _unknown_records(session: Session, definition: WorkflowDefinition) -> list[FieldError]:

@@ -115,3 +115,31 @@ def test_a_bad_condition_in_a_branch_is_named_by_its_full_path() -> None:
 
     assert [e.field for e in refused.value.errors] == ["steps[0].branches[0].condition.all[0].operator"]
     assert refused.value.errors[0].message.startswith("unknown operator 'more'; expected one of 'equals'")
+
+
+def test_two_steps_with_one_id_are_refused_at_the_second() -> None:
+    steps = [*welcome()["steps"], {"id": "hello", "type": "exit"}]
+
+    assert check_graph(read_definition(welcome(steps=steps))).errors == [
+        FieldError("steps[3].id", "step id 'hello' is used by steps[0] too")
+    ]
+
+
+def test_splits_stages_and_increments_refuse_what_cannot_work() -> None:
+    steps = [
+        {"id": "test", "type": "ab_split", "variants": [{"name": "a", "weight": 0}], "holdout": 100},
+        {"id": "stage", "type": "set_lifecycle_stage", "stage": "prospect"},
+        {"id": "count", "type": "increment_property", "property": "visits", "by": 0},
+        {"id": "hold", "type": "wait_until"},
+    ]
+
+    found = {error.field: error.message for error in errors_of(welcome(steps=steps))}
+
+    assert found["steps[0].variants[0].weight"] == "Input should be greater than or equal to 1"
+    assert found["steps[0].holdout"] == "Input should be less than 100"
+    assert found["steps[1].stage"].startswith(
+        "unknown stage 'prospect'; expected one of 'subscriber', 'lead'"
+    )
+    assert found["steps[2]"] == "increment_property by 0 changes nothing"
+    assert found["steps[3]"] == "wait_until needs a date_property, a time or weekdays"
+    assert len(found) == 5

@@ -139,3 +139,58 @@ def test_a_step_nothing_reaches_is_a_warning_that_does_not_stop_the_apply(
             path="steps[3]", message="no step leads to step 'orphan', so no contact will ever reach it"
         )
     ]
+
+
+def test_triggers_name_segments_score_models_and_lists_that_must_exist(
+    session: Session, ctx: Context
+) -> None:
+    triggers = [
+        {"type": "segment_entered", "segment": "vip"},
+        {"type": "schedule", "cron": "0 10 * * mon", "segment": "vip"},
+        {"type": "score_crossed", "model": "engagement", "threshold": 30},
+        {"type": "list_added", "list": "webinar"},
+    ]
+
+    found = [errors_of(session, welcome(trigger=trigger)) for trigger in triggers]
+
+    assert found == [
+        [FieldError("trigger.segment", "no segment is named 'vip'")],
+        [FieldError("trigger.segment", "no segment is named 'vip'")],
+        [FieldError("trigger.model", "no score model is named 'engagement'")],
+        [FieldError("trigger.list", "no list is named 'webinar'")],
+    ]
+
+
+def test_a_date_trigger_needs_a_date_property_and_an_increment_a_number(
+    session: Session, ctx: Context
+) -> None:
+    make_property(session, ctx, "birthday", "date")
+    make_property(session, ctx, "plan")
+    make_property(session, ctx, "visits", "number")
+    birthday = {"type": "date_property", "property": "birthday", "at": "10:00", "every_year": True}
+    counting = [{"id": "count", "type": "increment_property", "property": "visits", "by": -1}]
+
+    assert validate_workflow(session, welcome(trigger=birthday, steps=counting)).warnings == []
+    assert errors_of(
+        session,
+        welcome(
+            trigger=birthday | {"property": "plan"},
+            steps=[counting[0] | {"property": "email"}],
+        ),
+    ) == [
+        FieldError("trigger.property", "'plan' is a string property; this needs a date property"),
+        FieldError(
+            "steps[0].property", "'email' is a built-in text or id property; this needs a number property"
+        ),
+    ]
+
+
+def test_an_unknown_property_in_a_step_or_the_exit_criteria_is_refused(session: Session) -> None:
+    steps = [{"id": "mark", "type": "set_property", "property": "nurtured", "value": True}]
+    settings = {"exit_when": [{"property": "lifecycle_stage", "operator": "equals", "value": "customer"},
+                              {"property": "churned", "operator": "is_set"}]}  # fmt: skip
+
+    assert errors_of(session, welcome(steps=steps, settings=settings)) == [
+        FieldError("settings.exit_when[1]", "no contact property is named 'churned' yet"),
+        FieldError("steps[0].property", "no contact property is named 'nurtured' yet"),
+    ]
