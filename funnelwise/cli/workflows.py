@@ -4,10 +4,9 @@ from pathlib import Path
 from typing import Any
 
 import typer
-import yaml
 from rich.markup import escape
 
-from funnelwise.cli.runtime import console, fail, fail_on, runtime
+from funnelwise.cli.runtime import console, fail_on, read_yaml_mapping, runtime
 from funnelwise.errors import DomainError
 from funnelwise.workflows.schemas import ProblemOut
 from funnelwise.workflows.service import (
@@ -38,7 +37,7 @@ def register(app: typer.Typer) -> None:
 @workflow.command("validate")
 def workflow_validate(file: Path = FileArgument, allow_unknown: bool = AllowUnknown) -> None:
     """Check a definition without storing it; every problem is printed with its path."""
-    data = _read(file)
+    data = read_yaml_mapping(file, "a mapping with name, trigger, steps and settings")
     run = runtime()
     try:
         with run.sessions() as session:
@@ -52,7 +51,7 @@ def workflow_validate(file: Path = FileArgument, allow_unknown: bool = AllowUnkn
 @workflow.command("apply")
 def workflow_apply(file: Path = FileArgument, allow_unknown: bool = AllowUnknown) -> None:
     """Create the workflow (as a draft), or give it a new version when the definition changed."""
-    data = _read(file)
+    data = read_yaml_mapping(file, "a mapping with name, trigger, steps and settings")
     run = runtime()
     try:
         with run.sessions.begin() as session:
@@ -99,16 +98,6 @@ def _change(name: str, change: Any) -> None:
     except DomainError as exc:
         fail_on(exc)
     console.print(f"Workflow {escape(found.name)} (id {found.id}) is {found.status}.", highlight=False)
-
-
-def _read(file: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        fail(f"{file}: not valid YAML or JSON: {exc}")
-    if not isinstance(data, dict):
-        fail(f"{file}: expected a mapping with name, trigger, steps and settings")
-    return data
 
 
 def _warn(warnings: list[ProblemOut]) -> None:
