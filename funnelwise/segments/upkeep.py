@@ -32,6 +32,7 @@ from funnelwise.context import Context
 from funnelwise.db.dialect import dialect_name, insert, one_of
 from funnelwise.db.types import UTCDateTime
 from funnelwise.errors import NotFound
+from funnelwise.scoring.reading import current_scores
 from funnelwise.segments.log import SEGMENT_ENTERED, SEGMENT_EXITED, LogEntry, log_entries, log_stays
 from funnelwise.segments.models import Segment, SegmentMembership, StaticList, StaticListMember
 from funnelwise.segments.schemas import Change, MembershipChange, RefreshOut
@@ -74,11 +75,17 @@ def update_memberships(session: Session, ctx: Context, contact_ids: Iterable[int
     consents = any(segment.reads_consents for segment in segments)
     by_id = {segment.id: segment for segment in segments}
     stays, lists = _memberships(session, ids)
+    # What the `score` and `grade` leaves read: the scores the worker decided just before.
+    scores = current_scores(session, ids)
     changes: list[MembershipChange] = []
     for contact, company in session.execute(_with_companies(session, ids)):
         contact_id = contact.id
         inside = stays[contact_id]
-        extra: dict[str, Any] = {"lists": lists[contact_id], "segments": _references(inside, by_id)}
+        extra: dict[str, Any] = {
+            "lists": lists[contact_id],
+            "segments": _references(inside, by_id),
+            "scores": scores.get(contact_id, {}),
+        }
         facts = replace(contact_facts(session, contact, company, names, consents=consents), extra=extra)
         for segment in segments:
             matches = evaluate(segment.tree, facts, now, tz)

@@ -21,6 +21,7 @@ from funnelwise.segments.schemas import ListIn, SegmentIn
 from funnelwise.segments.service import create_segment
 from funnelwise.tracking.log import record_event
 from tests.factories import make_contact
+from tests.scoring.support import ENGAGEMENT, apply
 from tests.segments.support import logged, stays
 
 PRICING = {"event": "Page Viewed", "where": [{"property": "path", "operator": "starts_with", "value": "/pricing"}],
@@ -181,3 +182,19 @@ def test_a_stage_rule_moves_the_contact_before_segments_that_read_the_stage_are_
 
     assert (done.contacts, done.stage_changes, done.segment_changes) == (1, 1, 1)
     assert _members(session, segment_id) == [ada.id]
+
+
+def test_an_event_raises_the_score_and_the_contact_enters_a_segment_on_the_score_in_the_same_pass(
+    session: Session, sessions: sessionmaker[Session], ctx: Context
+) -> None:
+    apply(sessions, ctx, ENGAGEMENT)
+    segment_id = _segment(session, ctx, "Engaged", {"score": {"model": "engagement", "gte": 3}})
+    ada = make_contact(session, ctx)
+    record_event(session, ctx, ada.id, "Webinar Attended", {})
+    session.commit()
+
+    done = react_pending(sessions, ctx)
+
+    assert (done.score_changes, done.segment_changes) == (1, 1)
+    assert _members(session, segment_id) == [ada.id]
+    assert [row[1] for row in logged(session, "Score Changed")] == [ada.id]
