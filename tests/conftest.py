@@ -13,6 +13,7 @@ import psycopg
 import pytest
 import uvicorn
 from sqlalchemy import Engine, make_url, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from funnelwise.api.app import create_app
@@ -97,12 +98,21 @@ def ctx(settings: Settings, clock: SimulatedClock) -> Context:
 def clean_db(engine: Engine) -> None:
     """Every test starts from empty tables (the schema stays: it is migrated once per run)."""
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                connection.execute(text(f"DELETE FROM {table}"))
+    # Work the live server started after answering the previous test (a background rescore) may
+    # still hold rows; PostgreSQL then picks the TRUNCATE to break the deadlock, and it tries again.
+    for attempt in range(5):
+        try:
+            with engine.begin() as connection:
+                if engine.dialect.name == "postgresql":
+                    connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+                else:
+                    for table in tables:
+                        connection.execute(text(f"DELETE FROM {table}"))
+            return
+        except OperationalError:
+            if attempt == 4:
+                raise
+            time.sleep(0.2)
 
 
 @pytest.fixture
