@@ -9,7 +9,7 @@ company's people follow to the same person.
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from funnelwise.auth.models import User
@@ -87,6 +87,10 @@ def assign_contacts(session: Session, ctx: Context, contact_ids: Iterable[int]) 
         .order_by(Contact.id)
         .with_for_update(of=Contact)
     )
+    if not session.scalar(select(exists().where(AssignmentRule.is_active.is_(True)))):
+        # Without rules only a company's owner can be given; the rest are left unlocked, out of
+        # the way of the resolver writing to the same contacts.
+        query = query.where(Company.owner_id.is_not(None))
     unowned = session.execute(query).all()
     if not unowned:
         return []
