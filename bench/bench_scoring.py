@@ -23,12 +23,12 @@ import random
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from benchdb import drop_database, fresh_database
+from benchdb import bulk_load, drop_database, fresh_database, timed
 from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.orm import Session
 
@@ -207,15 +207,7 @@ def load(engine: Engine, rows: int) -> None:
         ("contacts", "id, email, job_level, company_id, properties, created_at, updated_at", contact_rows),
         ("events", "id, message_id, contact_id, type, name, properties, context, occurred_at, received_at", _events(rows, rng)),
     ]  # fmt: skip
-    connection = engine.raw_connection()
-    try:
-        if engine.dialect.name == "postgresql":
-            _copy(connection, tables)
-        else:
-            _executemany(connection, tables)
-        connection.commit()
-    finally:
-        connection.close()
+    bulk_load(engine, tables)
 
 
 _KINDS = [
@@ -248,43 +240,6 @@ def _events(rows: int, rng: random.Random) -> Iterator[tuple[Any, ...]]:
             name = rng.choice(_NAMES)
             properties = json.dumps(_properties(name, rng))
             yield number, f"bench-{number}", contact_id, "track", name, properties, "{}", at, at
-
-
-def _copy(connection: Any, tables: list[tuple[str, str, Any]]) -> None:
-    with connection.cursor() as cursor:
-        for table, columns, rows in tables:
-            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            cursor.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
-            )
-        cursor.execute("ANALYZE")
-
-
-def _executemany(connection: Any, tables: list[tuple[str, str, Any]]) -> None:
-    cursor = connection.cursor()
-    # The raw driver connection commits every statement unless a transaction is begun.
-    cursor.execute("BEGIN")
-    for table, columns, rows in tables:
-        marks = ", ".join("?" for _ in columns.split(","))
-        cursor.executemany(
-            f"INSERT INTO {table} ({columns}) VALUES ({marks})", (_sqlite_row(row) for row in rows)
-        )
-    cursor.execute("ANALYZE")
-
-
-def _sqlite_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    # The text UTCDateTime stores on SQLite: naive UTC with microseconds.
-    return tuple(
-        v.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(v, datetime) else v for v in row
-    )
-
-
-def timed(work: Callable[[], Any]) -> tuple[float, Any]:
-    start = time.perf_counter()
-    result = work()
-    return time.perf_counter() - start, result
 
 
 def new_version(session: Session, ctx: Context) -> int:

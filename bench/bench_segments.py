@@ -22,13 +22,13 @@ import random
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from benchdb import drop_database, fresh_database
+from benchdb import bulk_load, drop_database, fresh_database, sqlite_row, timed
 from sqlalchemy import Engine, case, insert, select, text
 
 from funnelwise.clock import SimulatedClock
@@ -146,15 +146,7 @@ def load(engine: Engine, rows: int) -> None:
         ("static_list_members", "list_id, contact_id, added_at", list_rows),
         ("events", "id, message_id, contact_id, type, name, properties, context, occurred_at, received_at", _events(rows, rng)),
     ]  # fmt: skip
-    connection = engine.raw_connection()
-    try:
-        if engine.dialect.name == "postgresql":
-            _copy(connection, tables)
-        else:
-            _executemany(connection, tables)
-        connection.commit()
-    finally:
-        connection.close()
+    bulk_load(engine, tables)
 
 
 def _events(rows: int, rng: random.Random) -> Iterator[tuple[Any, ...]]:
@@ -172,44 +164,6 @@ def _events(rows: int, rng: random.Random) -> Iterator[tuple[Any, ...]]:
             yield number, f"bench-{number}", contact_id, "track", name, json.dumps(properties), "{}", at, at
 
 
-def _copy(connection: Any, tables: list[tuple[str, str, Any]]) -> None:
-    with connection.cursor() as cursor:
-        for table, columns, rows in tables:
-            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            if columns.startswith("id,"):
-                cursor.execute(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
-                )
-        cursor.execute("ANALYZE")
-
-
-def _executemany(connection: Any, tables: list[tuple[str, str, Any]]) -> None:
-    cursor = connection.cursor()
-    # The raw driver connection commits every statement unless a transaction is begun.
-    cursor.execute("BEGIN")
-    for table, columns, rows in tables:
-        marks = ", ".join("?" for _ in columns.split(","))
-        cursor.executemany(
-            f"INSERT INTO {table} ({columns}) VALUES ({marks})", (_sqlite_row(row) for row in rows)
-        )
-    cursor.execute("ANALYZE")
-
-
-def _sqlite_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    # The text UTCDateTime stores on SQLite: naive UTC with microseconds.
-    return tuple(
-        v.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(v, datetime) else v for v in row
-    )
-
-
-def timed(work: Callable[[], Any]) -> tuple[float, Any]:
-    start = time.perf_counter()
-    result = work()
-    return time.perf_counter() - start, result
-
-
 def compare(engine: Engine, ctx: Context) -> tuple[float, float, int]:
     """Seconds of the compiled segment and of the hand-written query; the set they both found."""
     tree = parse_condition(COMPOUND)
@@ -222,7 +176,7 @@ def compare(engine: Engine, ctx: Context) -> tuple[float, float, int]:
 
     bounds = {"since30": day_start(30), "since90": day_start(90), "until": day_start(-1)}
     if engine.dialect.name == "sqlite":
-        bounds = {key: _sqlite_row((value,))[0] for key, value in bounds.items()}
+        bounds = {key: sqlite_row((value,))[0] for key, value in bounds.items()}
     hand_written = text(HAND_WRITTEN[engine.dialect.name])
 
     def by_hand_without_jit() -> list[int]:
