@@ -106,7 +106,6 @@ def _ingest(request: Request, write_key: str, body: dict[str, Any], kind: Messag
     if not messages:
         return result
     accept(sessions, ctx, source_id, messages, result)
-    request.app.state.worker.wake()
     return result
 
 

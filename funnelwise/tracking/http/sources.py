@@ -1,6 +1,6 @@
 """/api/v1/sources: tracking sources and their write keys."""
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from funnelwise.api.deps import ContextDep, IdPath, SessionDep, require
@@ -49,12 +49,9 @@ def intake_failed(session: SessionDep, limit: int = Query(20, ge=1, le=1000)) ->
 
 
 @router.post("/intake/retry", dependencies=[Write])
-def intake_retry(session: SessionDep, request: Request, background: BackgroundTasks) -> Retried:
-    """Puts the failed calls back in the queue; the worker tries them again."""
-    retried = retry_failed(session)
-    # After the commit, which comes before the answer: woken earlier, the worker would find nothing.
-    background.add_task(request.app.state.worker.wake)
-    return Retried(retried=retried)
+def intake_retry(session: SessionDep) -> Retried:
+    """Puts the failed calls back in the queue; the worker, woken after the answer, tries them again."""
+    return Retried(retried=retry_failed(session))
 
 
 @router.get("/{source_id}/warnings", dependencies=[Read])
