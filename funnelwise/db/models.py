@@ -5,6 +5,7 @@ from funnelwise.commerce.models import Order, OrderItem, Product
 from funnelwise.contacts.models import Company, Contact, ContactIdentity, PropertyDefinition
 from funnelwise.db.base import Base
 from funnelwise.messaging.models import Consent
+from funnelwise.messaging.outbox import OutboxMessage
 from funnelwise.reactions.models import DueContact
 from funnelwise.sales.models import (
     AssignmentRule,
@@ -31,7 +32,7 @@ from funnelwise.tracking.models import (
     IntakeMessage,
     Source,
 )
-from funnelwise.workflows.models import Workflow, WorkflowVersion
+from funnelwise.workflows.models import Enrollment, ScheduleFiring, StepRun, Workflow, WorkflowVersion
 
 __all__ = [
     "AnonymousProfile",
@@ -46,6 +47,7 @@ __all__ = [
     "Deal",
     "DealStageChange",
     "DueContact",
+    "Enrollment",
     "Escalation",
     "Event",
     "Form",
@@ -54,6 +56,7 @@ __all__ = [
     "IntakeMessage",
     "Order",
     "OrderItem",
+    "OutboxMessage",
     "Pipeline",
     "PipelineStage",
     "Product",
@@ -61,6 +64,7 @@ __all__ = [
     "SalesTask",
     "SalesTeam",
     "SalesTeamMember",
+    "ScheduleFiring",
     "ScoreModel",
     "ScoreModelVersion",
     "Segment",
@@ -71,6 +75,7 @@ __all__ = [
     "StageRule",
     "StaticList",
     "StaticListMember",
+    "StepRun",
     "User",
     "Workflow",
     "WorkflowVersion",
