@@ -1,10 +1,11 @@
 """The background worker: consumers of the log that react to what the API accepted.
 
 It runs the resolver (identity resolution of accepted tracking messages), then the reactions of the
-contacts those messages and other changes touched (segment upkeep), and, as time passes, the
-refresh of segments whose conditions change with time alone. It wakes the moment there is work: a byte on
-its wake pipe from the `funnelwise serve` that started it, a PostgreSQL NOTIFY from any server,
-and a poll as the fallback.
+contacts those messages and other changes touched (scores, stages, segments, workflow triggers),
+then the workflow enrollments that are due, and, as time passes, the work that falls due with time
+alone (stale segments, overdue tasks, scheduled and date triggers). It wakes the moment there is
+work: a byte on its wake pipe from the `funnelwise serve` that started it, a PostgreSQL NOTIFY from
+any server, and a poll as the fallback.
 
 `funnelwise serve` starts one as a child process (`WorkerProcess`) rather than a thread: the
 worker's CPU-bound batches would otherwise hold the API's interpreter lock, and accepted calls
@@ -30,6 +31,7 @@ from funnelwise.db.notify import CHANNEL
 from funnelwise.reactions.periodic import run_periodic
 from funnelwise.reactions.run import react_pending
 from funnelwise.tracking.resolver import resolve_pending
+from funnelwise.workflows.engine import run_due
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +101,8 @@ class Worker:
         """One batch of each kind of waiting work; whether any was found (more may be waiting)."""
         resolved = resolve_pending(self._sessions, self._ctx)
         reacted = react_pending(self._sessions, self._ctx)
-        return bool(resolved.claimed or reacted.claimed)
+        ran = run_due(self._sessions, self._ctx)
+        return bool(resolved.claimed or reacted.claimed or ran.claimed)
 
     def _periodic(self, full_pass: bool) -> None:
         try:

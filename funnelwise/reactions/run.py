@@ -11,6 +11,7 @@ The decisions and the removal of the claimed rows commit together, so a crash re
 
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from pydantic import BaseModel
 from sqlalchemy import bindparam, delete, func, select, text
@@ -26,6 +27,7 @@ from funnelwise.sales.lifecycle import apply_all_stage_rules
 from funnelwise.sales.upkeep import process_batch
 from funnelwise.scoring.upkeep import update_scores
 from funnelwise.segments.upkeep import refresh_all, update_memberships
+from funnelwise.workflows.triggers import react_to_contacts, segment_changes_since
 
 # Contacts decided per transaction: with 50 segments a contact costs about 10 ms, so a batch
 # holds SQLite's one write lock for about a second at most.
@@ -50,6 +52,7 @@ class Reacted:
     stage_changes: int = 0
     assignments: int = 0
     segment_changes: int = 0
+    enrollments: int = 0
 
 
 class QueueStatus(BaseModel):
@@ -79,30 +82,37 @@ def queue_status(session: Session) -> QueueStatus:
 def _react(session: Session, ctx: Context, limit: int, bulk_from: int) -> Reacted:
     if _queued_beyond(session, bulk_from):
         return _react_in_bulk(session, ctx)
-    query = select(DueContact.id, DueContact.contact_id).order_by(DueContact.id).limit(limit)
+    query = (
+        select(DueContact.id, DueContact.contact_id, DueContact.queued_at)
+        .order_by(DueContact.id)
+        .limit(limit)
+    )
     if dialect_name(session) == "postgresql":
         query = query.with_for_update(skip_locked=True)
     claimed = list(session.execute(query))
     if not claimed:
         return Reacted()
     contacts = _lock(session, sorted({row.contact_id for row in claimed}))
-    reacted = _decide(session, ctx, contacts)
+    since = min(row.queued_at for row in claimed)
+    reacted = _decide(session, ctx, contacts, since)
     done = [row.id for row in claimed if row.contact_id in set(contacts)]
     if done:
         session.execute(delete(DueContact).where(one_of(session, DueContact.id, done)))
     return replace(reacted, claimed=len(claimed))
 
 
-def _decide(session: Session, ctx: Context, contacts: list[int]) -> Reacted:
+def _decide(session: Session, ctx: Context, contacts: list[int], since: datetime) -> Reacted:
     scores = update_scores(session, ctx, contacts)
     sales = process_batch(session, ctx, contacts)
     segments = update_memberships(session, ctx, contacts)
+    enrolled = react_to_contacts(session, ctx, contacts, since)
     return Reacted(
         contacts=len(contacts),
         score_changes=len(scores),
         stage_changes=len(sales.stage_changes),
         assignments=len(sales.assignments),
         segment_changes=len(segments),
+        enrollments=enrolled,
     )
 
 
@@ -117,14 +127,25 @@ def _react_in_bulk(session: Session, ctx: Context) -> Reacted:
     wait for the next pass, which sees their changes.
     """
     free = select(DueContact.id).with_for_update(skip_locked=True)
-    taken = session.scalars(
-        delete(DueContact).where(DueContact.id.in_(free)).returning(DueContact.contact_id)
-    )
-    contacts = sorted(set(taken))
+    taken = session.execute(
+        delete(DueContact)
+        .where(DueContact.id.in_(free))
+        .returning(DueContact.contact_id, DueContact.queued_at)
+    ).all()
+    if not taken:
+        return Reacted()
+    contacts = sorted({row.contact_id for row in taken})
+    since = min(row.queued_at for row in taken)
     scores = sum(len(update_scores(session, ctx, chunk)) for chunk in _chunks(contacts))
     stages = apply_all_stage_rules(session, ctx)
     assignments = assign_contacts(session, ctx, contacts)
     refreshed = refresh_all(session, ctx)
+    # The refresh moved contacts in and out of segments beyond those queued: their events count too.
+    enrolled = sum(react_to_contacts(session, ctx, chunk, since) for chunk in _chunks(contacts))
+    enrolled += sum(
+        react_to_contacts(session, ctx, chunk, since)
+        for chunk in _chunks(segment_changes_since(session, ctx, since, exclude=set(contacts)))
+    )
     return Reacted(
         claimed=len(contacts),
         contacts=len(contacts),
@@ -132,6 +153,7 @@ def _react_in_bulk(session: Session, ctx: Context) -> Reacted:
         stage_changes=stages.changed,
         assignments=len(assignments),
         segment_changes=sum(result.entered + result.exited for result in refreshed),
+        enrollments=enrolled,
     )
 
 

@@ -52,3 +52,20 @@ class WorkflowSaved(BaseModel):
     created: bool
     changed: bool
     warnings: list[ProblemOut]
+
+
+class EnrollIn(BaseModel):
+    """Contacts to enroll by hand; `key` names the request so that sending it twice enrolls once."""
+
+    contact_ids: list[int]
+    key: str | None = None
+
+
+class SkippedOut(BaseModel):
+    contact_id: int
+    reason: str
+
+
+class EnrollOut(BaseModel):
+    enrolled: list[int]
+    skipped: list[SkippedOut]

@@ -1,5 +1,6 @@
 """Workflows: validate, apply (a changed definition makes a new version), list, show, pause and resume."""
 
+import uuid
 from typing import Any
 
 from sqlalchemy import func, select
@@ -9,9 +10,13 @@ from funnelwise.context import Context
 from funnelwise.db.savepoints import write_or_undo
 from funnelwise.errors import Conflict, FieldError, NotFound
 from funnelwise.workflows.definition import dump_definition
+from funnelwise.workflows.enrollment import enroll_by_hand
 from funnelwise.workflows.models import Workflow, WorkflowVersion
 from funnelwise.workflows.schemas import (
+    EnrollIn,
+    EnrollOut,
     ProblemOut,
+    SkippedOut,
     Status,
     ValidationOut,
     VersionOut,
@@ -20,6 +25,7 @@ from funnelwise.workflows.schemas import (
     WorkflowSaved,
 )
 from funnelwise.workflows.validation import check_definition
+from funnelwise.workflows.versions import runnable
 
 
 def validate_workflow(session: Session, data: Any, *, allow_unknown: bool = False) -> ValidationOut:
@@ -123,6 +129,24 @@ def pause_workflow(session: Session, ctx: Context, workflow_id: int) -> Workflow
 def resume_workflow(session: Session, ctx: Context, workflow_id: int) -> WorkflowOut:
     """A draft or paused workflow becomes active."""
     return _set_status(session, ctx, _load(session, workflow_id, lock=True), Status.ACTIVE)
+
+
+def enroll_contacts(session: Session, ctx: Context, workflow_id: int, data: EnrollIn) -> EnrollOut:
+    """Enrolls contacts by hand in an active workflow's current version, by its enrollment rules."""
+    workflow = _load(session, workflow_id)
+    if workflow.status != Status.ACTIVE:
+        raise Conflict(
+            "status", f"workflow {workflow.name!r} is {workflow.status}; resume it to enroll contacts"
+        )
+    latest = _latest(session, workflow.id)
+    if latest is None:
+        raise NotFound("workflow version", workflow_id)
+    key = data.key or uuid.uuid4().hex
+    result = enroll_by_hand(session, ctx, runnable(workflow, latest), data.contact_ids, key)
+    return EnrollOut(
+        enrolled=result.enrolled,
+        skipped=[SkippedOut(contact_id=c, reason=r) for c, r in sorted(result.skipped.items())],
+    )
 
 
 def _set_status(session: Session, ctx: Context, workflow: Workflow, status: Status) -> WorkflowOut:
