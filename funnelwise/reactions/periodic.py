@@ -13,6 +13,7 @@ from funnelwise.sales.escalation import escalate_due
 from funnelwise.sales.lifecycle import apply_all_stage_rules
 from funnelwise.segments.models import Segment
 from funnelwise.segments.upkeep import refresh_segment
+from funnelwise.workflows.schedule import fire_due_schedules
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +27,8 @@ def run_periodic(sessions: sessionmaker[Session], ctx: Context, *, full_pass: bo
     escalate_due(sessions, ctx)
     every = timedelta(minutes=ctx.settings.segment_refresh_minutes)
     refreshed = refresh_stale_segments(sessions, ctx, every)
+    # After the refresh, so a schedule enrolls the segment's members as of now.
+    fire_due_schedules(sessions, ctx)
     if full_pass:
         stages = write_retrying(sessions, lambda session: apply_all_stage_rules(session, ctx))
         logger.info("periodic pass: %s segments refreshed, %s stages changed", refreshed, stages.changed)
