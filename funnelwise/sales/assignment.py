@@ -122,6 +122,32 @@ def assign_contacts(session: Session, ctx: Context, contact_ids: Iterable[int]) 
     return assignments
 
 
+def give_owner(session: Session, ctx: Context, contact_id: int, owner_id: int, via: str) -> Assignment | None:
+    """Makes the user the contact's owner, whoever owned it before; None when they own it already.
+
+    The contact's unowned open tasks go to them too, and `Owner Assigned` is logged with `via`.
+    """
+    current = session.execute(
+        select(Contact.owner_id).where(Contact.id == contact_id).with_for_update()
+    ).one_or_none()
+    if current is None:
+        raise NotFound("contact", contact_id)
+    if current[0] == owner_id:
+        return None
+    assignment = Assignment(contact_id=contact_id, owner_id=owner_id, via=via, at=ctx.clock.now())
+    session.execute(
+        update(_contacts)
+        .where(_contacts.c.id == contact_id)
+        .values(owner_id=owner_id, updated_at=assignment.at)
+    )
+    give_open_tasks(session, {contact_id: owner_id})
+    for loaded in list(session.identity_map.values()):
+        if isinstance(loaded, Contact) and loaded.id == contact_id:
+            session.expire(loaded)
+    record_events(session, [_entry(assignment)])
+    return assignment
+
+
 def assign_all_unowned(session: Session, ctx: Context) -> list[Assignment]:
     """Gives every unowned contact an owner where a rule or its company says who."""
     assignments: list[Assignment] = []

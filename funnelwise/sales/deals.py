@@ -183,6 +183,23 @@ def move_deal(session: Session, ctx: Context, deal_id: int, data: DealMoveIn) ->
     return _deal_out(deal, stage)
 
 
+def contact_deal_named(
+    session: Session, contact_id: int, name: str, pipeline_id: int | None = None
+) -> DealOut | None:
+    """The contact's oldest deal of this name (in this pipeline, when one is given), or None."""
+    query = (
+        select(Deal, PipelineStage)
+        .join(PipelineStage, PipelineStage.id == Deal.stage_id)
+        .where(Deal.contact_id == contact_id, Deal.name == name)
+        .order_by(Deal.id)
+        .limit(1)
+    )
+    if pipeline_id is not None:
+        query = query.where(Deal.pipeline_id == pipeline_id)
+    found = session.execute(query).first()
+    return _deal_out(found[0], found[1]) if found is not None else None
+
+
 def get_deal(session: Session, deal_id: int) -> DealOut:
     deal = _load(session, deal_id)
     return _deal_out(deal, session.get_one(PipelineStage, deal.stage_id))

@@ -56,6 +56,19 @@ def post_signed(
     ctx: Context, url: str, secret: str, idempotency_key: str, payload: dict[str, Any], at: datetime
 ) -> WebhookResult:
     """POSTs the payload; raises RefusedAddress, or httpx.HTTPError when the call fails."""
+    return post_json(ctx, url, idempotency_key, payload, at, secret=secret)
+
+
+def post_json(
+    ctx: Context,
+    url: str,
+    idempotency_key: str,
+    payload: dict[str, Any],
+    at: datetime,
+    *,
+    secret: str | None = None,
+) -> WebhookResult:
+    """`post_signed`, but without a signature header when no secret is given."""
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
     parts = urlsplit(url)
     host = parts.hostname or ""
@@ -70,9 +83,10 @@ def post_signed(
         "Content-Type": "application/json",
         "Host": parts.netloc.rpartition("@")[2],
         "Idempotency-Key": idempotency_key,
-        SIGNATURE_HEADER: sign(secret, int(at.timestamp()), body),
         "User-Agent": "Funnelwise-Webhook",
     }
+    if secret is not None:
+        headers[SIGNATURE_HEADER] = sign(secret, int(at.timestamp()), body)
     with httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False) as client:
         response = client.post(pinned, content=body, headers=headers, extensions={"sni_hostname": host})
     return WebhookResult(status=response.status_code)
