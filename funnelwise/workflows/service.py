@@ -153,6 +153,8 @@ def _set_status(session: Session, ctx: Context, workflow: Workflow, status: Stat
     if workflow.status != status:
         workflow.status = status
         workflow.updated_at = ctx.clock.now()
+        if status == Status.ACTIVE:
+            workflow.activated_at = workflow.updated_at
         session.flush()
     return _out(session, workflow)
 

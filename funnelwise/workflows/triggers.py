@@ -105,6 +105,8 @@ def fires(
     trigger = version.definition.trigger
     if trigger_event(version) != name:
         return False
+    if version.activated_at is not None and occurred_at < version.activated_at:
+        return False
     match trigger:
         case EventTrigger():
             if not trigger.where:

@@ -1,6 +1,7 @@
 """A stored workflow version, read back and made ready to run: steps by id, conditions parsed."""
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -17,6 +18,7 @@ class RunnableVersion:
     workflow_id: int
     workflow_name: str
     version: int
+    activated_at: datetime | None
     definition: WorkflowDefinition
     steps: dict[str, Step]
     goal: Condition | None
@@ -43,6 +45,7 @@ def runnable(workflow: Workflow, version: WorkflowVersion) -> RunnableVersion:
         workflow_id=workflow.id,
         workflow_name=workflow.name,
         version=version.version,
+        activated_at=workflow.activated_at,
         definition=definition,
         steps={step.id: step for step in definition.steps},
         goal=parse_condition(settings.goal) if settings.goal is not None else None,

@@ -20,6 +20,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.add_column("workflows", sa.Column("activated_at", UTCDateTime(timezone=True), nullable=True))
     op.create_table(
         "workflow_firings",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -188,3 +189,4 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_outbox_messages_contact_id"), table_name="outbox_messages")
     op.drop_table("outbox_messages")
     op.drop_table("workflow_firings")
+    op.drop_column("workflows", "activated_at")
