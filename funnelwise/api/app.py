@@ -17,12 +17,14 @@ from funnelwise.config import Settings
 from funnelwise.contacts.http import router as contacts_router
 from funnelwise.context import Context
 from funnelwise.db.engine import make_engine, make_sessionmaker
+from funnelwise.messaging.http import router as outbox_router
 from funnelwise.sales.http import router as sales_router
 from funnelwise.scoring.http import router as scoring_router
 from funnelwise.segments.http import router as segments_router
 from funnelwise.tracking.http import public_router as tracking_public_router
 from funnelwise.tracking.http import router as tracking_router
 from funnelwise.worker import WorkerProcess
+from funnelwise.workflows.http import journeys_router as workflow_journeys_router
 from funnelwise.workflows.http import router as workflows_router
 
 
@@ -69,6 +71,8 @@ def create_app(
     app.include_router(scoring_router, prefix="/api/v1")
     app.include_router(sales_router, prefix="/api/v1")
     app.include_router(workflows_router, prefix="/api/v1")
+    app.include_router(workflow_journeys_router, prefix="/api/v1")
+    app.include_router(outbox_router, prefix="/api/v1")
     app.include_router(tracking_public_router)
 
     @app.get("/healthz", tags=["health"])
