@@ -1,12 +1,13 @@
 """`funnelwise workflow …`: validate and apply workflow definitions, list, pause and resume workflows."""
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.markup import escape
 
-from funnelwise.cli.runtime import console, fail_on, read_yaml_mapping, runtime
+from funnelwise.cli.runtime import console, fail, fail_on, load_settings, read_yaml_mapping, runtime
 from funnelwise.errors import DomainError
 from funnelwise.workflows.schemas import ProblemOut
 from funnelwise.workflows.service import (
@@ -17,6 +18,7 @@ from funnelwise.workflows.service import (
     validate_workflow,
     workflow_id_named,
 )
+from funnelwise.workflows.simulate import format_simulation, read_contacts, read_events, simulate
 
 workflow = typer.Typer(
     help="Journeys: workflow definitions (execution is not built yet).", no_args_is_help=True
@@ -88,6 +90,45 @@ def workflow_pause(name: str = NameArgument) -> None:
 def workflow_resume(name: str = NameArgument) -> None:
     """Make a draft or paused workflow active."""
     _change(name, resume_workflow)
+
+
+@workflow.command("simulate")
+def workflow_simulate(
+    file: Path = FileArgument,
+    contacts: Path | None = typer.Option(
+        None, "--contacts", exists=True, dir_okay=False, help="YAML, JSON or CSV: the contacts to run through"
+    ),
+    generate: int = typer.Option(0, "--generate", min=0, help="Make up this many contacts"),
+    events: Path | None = typer.Option(
+        None, "--events", exists=True, dir_okay=False, help="JSON Lines: {contact, event, properties, at}"
+    ),
+    start: str | None = typer.Option(None, "--start", help="ISO time the simulation starts (default: now)"),
+    days: int = typer.Option(30, "--days", min=1, help="How many days to simulate"),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON"),
+) -> None:
+    """Run a definition on a simulated clock in a throwaway database: each contact's path, in moments."""
+    data = read_yaml_mapping(file, "a mapping with name, trigger, steps and settings")
+    settings = load_settings()
+    try:
+        begins = (
+            datetime.fromisoformat(start) if start else datetime.now(UTC).replace(second=0, microsecond=0)
+        )
+    except ValueError:
+        fail(f"--start {start!r} is not an ISO time such as 2026-11-22T10:00:00+09:00")
+    if begins.tzinfo is None:
+        begins = begins.replace(tzinfo=settings.tz)
+    try:
+        people = read_contacts(contacts) if contacts else []
+        people += [{"email": f"contact{i}@example.com"} for i in range(generate)]
+        if not people:
+            fail("nobody to simulate: pass --contacts FILE or --generate N")
+        happened = read_events(events) if events else []
+        out = simulate(data, people, happened, begins, days, timezone=settings.timezone)
+    except DomainError as exc:
+        fail_on(exc)
+    for warning in out.warnings:
+        console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
+    typer.echo(out.model_dump_json(indent=2) if as_json else format_simulation(out))
 
 
 def _change(name: str, change: Any) -> None:
