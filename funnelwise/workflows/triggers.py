@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from funnelwise.conditions import EventFact, Facts, evaluate
 from funnelwise.context import Context
-from funnelwise.db.dialect import one_of
+from funnelwise.db.dialect import insert, one_of
 from funnelwise.sales.log import STAGE_CHANGED
 from funnelwise.scoring.log import SCORE_CHANGED
 from funnelwise.segments.log import LIST_ADDED, SEGMENT_ENTERED, SEGMENT_EXITED
@@ -36,7 +36,7 @@ from funnelwise.workflows.definition import (
 )
 from funnelwise.workflows.engine import leavers
 from funnelwise.workflows.enrollment import ACTIVE, Candidate, enroll
-from funnelwise.workflows.models import Enrollment
+from funnelwise.workflows.models import Enrollment, StepRun
 from funnelwise.workflows.versions import RunnableVersion, Versions
 
 LOOKBACK = timedelta(hours=1)
@@ -181,17 +181,41 @@ def _wake(session: Session, ctx: Context, live: list[Enrollment], events: list[A
 
 
 def _end_reached(session: Session, ctx: Context, versions: Versions, live: list[Enrollment]) -> None:
-    """Live enrollments whose contact now meets the goal or an exit condition leave at once."""
+    """Live enrollments whose contact now meets the goal or an exit condition leave at once.
+
+    The step they leave from is recorded in their path, as when the engine finds them leaving.
+    """
     if not live:
         return
     now = ctx.clock.now()
+    by_id = {enrollment.id: enrollment for enrollment in live}
     for (status, reason), ids in leavers(session, ctx, versions, live, now).items():
-        session.execute(
+        ended = session.scalars(
             update(Enrollment)
             .where(one_of(session, Enrollment.id, sorted(ids)), Enrollment.status == ACTIVE)
             .values(status=status, reason=reason, finished_at=now, due_at=None, wait_event=None)
+            .returning(Enrollment.id)
             .execution_options(synchronize_session=False)
-        )
+        ).all()
+        if ended:
+            session.execute(
+                insert(session, StepRun.__table__).on_conflict_do_nothing(),
+                [_leaving(by_id[enrollment_id], reason, now) for enrollment_id in ended],
+            )
+
+
+def _leaving(enrollment: Enrollment, reason: str, now: datetime) -> dict[str, Any]:
+    return {
+        "enrollment_id": enrollment.id,
+        "workflow_id": enrollment.workflow_id,
+        "version": enrollment.version,
+        "seq": enrollment.seq,
+        "step_id": enrollment.step_id,
+        "step_type": "leave",
+        "outcome": reason,
+        "entered_at": enrollment.step_entered_at,
+        "left_at": now,
+    }
 
 
 def _enroll_from(session: Session, ctx: Context, active: list[RunnableVersion], events: list[Any]) -> int:

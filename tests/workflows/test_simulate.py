@@ -51,11 +51,13 @@ def test_cart_abandonment_reminds_then_sends_a_coupon_unless_the_order_comes_fir
     out = simulate(template(CART), contacts, events, START, days=3)
 
     quick, late, never = out.contacts
-    assert (path(quick), messages(quick), ended(quick)) == ([], [], ("converted", "met the goal", "+0.5h"))
+    assert path(quick) == [("+0.5h", "wait-for-order", "met the goal")]
+    assert (messages(quick), ended(quick)) == ([], ("converted", "met the goal", "+0.5h"))
     assert path(late) == [
         ("+1h", "wait-for-order", "no 'Order Completed' within 1h"),
         ("+1h", "choose-channel", "condition did not hold"),
         ("+1h", "email-reminder", "queued email message 'cart-reminder'"),
+        ("+3h", "a-day-later", "met the goal"),
     ]
     assert messages(late) == [("+1h", "email", "cart-reminder")]
     assert ended(late) == ("converted", "met the goal", "+3h")
@@ -156,6 +158,7 @@ def test_the_cli_prints_each_contacts_path(tmp_path: Path, monkeypatch: pytest.M
         "\n"
         "#1 bo@example.com: converted: met the goal\n"
         "  enrolled 2026-11-22 10:10 (+10m) by event:2\n"
+        "    2026-11-22 10:30 (+30m)  wait-for-order: met the goal\n"
         "  messages: none\n"
         "  converted 2026-11-22 10:30 (+30m): met the goal\n"
     )
