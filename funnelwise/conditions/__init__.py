@@ -4,7 +4,18 @@ Other packages use only what this module exports: parse a tree, compile it to SQ
 at once, or evaluate it for one contact in memory; both give the same answer.
 """
 
-from funnelwise.conditions.facts import ConsentFact, EventFact, Facts, contact_facts, load_facts
+from funnelwise.conditions.facts import (
+    COMPANY_FACT_COLUMNS,
+    CONTACT_FACT_COLUMNS,
+    ConsentFact,
+    EventFact,
+    Facts,
+    consents_by_contact,
+    contact_facts,
+    events_by_contact,
+    load_facts,
+    row_facts,
+)
 from funnelwise.conditions.memory import evaluate
 from funnelwise.conditions.names import NameWarning, check_names
 from funnelwise.conditions.operators import Aggregation, Operator, Performed
@@ -15,6 +26,8 @@ from funnelwise.conditions.sql import compile_condition, matching_contacts, matc
 from funnelwise.conditions.tree import Condition, event_names, reads_consents
 
 __all__ = [
+    "COMPANY_FACT_COLUMNS",
+    "CONTACT_FACT_COLUMNS",
     "Aggregation",
     "Condition",
     "ConditionField",
@@ -28,10 +41,12 @@ __all__ = [
     "SqlScope",
     "check_names",
     "compile_condition",
+    "consents_by_contact",
     "contact_facts",
     "dump_condition",
     "evaluate",
     "event_names",
+    "events_by_contact",
     "load_facts",
     "matching_contacts",
     "matching_query",
@@ -39,6 +54,7 @@ __all__ = [
     "parse_condition_yaml",
     "reads_consents",
     "register_leaf",
+    "row_facts",
     "unregister_leaf",
     "without_jit",
 ]

@@ -8,9 +8,11 @@ event arrives has the message id `score-<model>-<contact>-<time>`; one found by 
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Float, String, and_, case, cast, func, literal, null, select, union_all
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.orm import Session
 
@@ -31,9 +33,13 @@ _COLUMNS = ["message_id", "contact_id", "type", "name", "properties", "context",
 
 def log_changes(session: Session, changes: Sequence[ScoreChange]) -> None:
     """One event per change found as events arrived, in one statement."""
-    if not changes:
-        return
-    rows = [
+    if changes:
+        session.connection().execute(change_logging(dialect_name(session)), change_rows(changes))
+
+
+def change_rows(changes: Sequence[ScoreChange]) -> list[dict[str, Any]]:
+    """The `events` rows of `log_changes`, for callers that write them with something else."""
+    return [
         {
             "message_id": f"score-{change.model_id}-{change.contact_id}-{change.at.isoformat()}",
             "contact_id": change.contact_id,
@@ -55,7 +61,13 @@ def log_changes(session: Session, changes: Sequence[ScoreChange]) -> None:
         }
         for change in changes
     ]
-    session.execute(insert(session, _events).on_conflict_do_nothing(index_elements=["message_id"]), rows)
+
+
+@lru_cache(maxsize=4)
+def change_logging(dialect: str) -> Any:
+    """The insert of `log_changes`, built once per database: a message id seen already stores nothing."""
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_events)
+    return statement.on_conflict_do_nothing(index_elements=["message_id"])
 
 
 def log_switch(

@@ -7,19 +7,39 @@ rescore is building, so that the switch loses nothing), stores what changed and 
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Text, and_, bindparam, cast, delete, false, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Select,
+    Text,
+    and_,
+    any_,
+    bindparam,
+    cast,
+    delete,
+    select,
+    true,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from funnelwise.conditions import contact_facts
+from funnelwise.conditions import (
+    COMPANY_FACT_COLUMNS,
+    CONTACT_FACT_COLUMNS,
+    consents_by_contact,
+    events_by_contact,
+    row_facts,
+)
 from funnelwise.contacts.models import Company, Contact
 from funnelwise.context import Context
-from funnelwise.db.dialect import insert, one_of
+from funnelwise.db.dialect import dialect_name, one_of
 from funnelwise.scoring.compute import Totals, grade_of, same, score_at, score_contact
-from funnelwise.scoring.log import log_changes
+from funnelwise.scoring.log import change_logging, change_rows, log_changes
 from funnelwise.scoring.models import ContactScore, ScoreModel, ScoreModelVersion
 from funnelwise.scoring.rules import Scoring, scoring_of
 from funnelwise.scoring.schemas import ScoreChange, VersionState
@@ -42,53 +62,6 @@ class LiveVersion:
     reads_consents: bool
 
 
-def live_versions(
-    session: Session, contact_ids: list[int] | None = None
-) -> tuple[list[LiveVersion], dict[tuple[int, int], Totals]]:
-    """The versions kept up to date, and these contacts' stored totals in them, in one statement."""
-    scores = _scores.alias("stored")
-    on = scores.c.version_id == ScoreModelVersion.id
-    on = and_(on, one_of(session, scores.c.contact_id, contact_ids)) if contact_ids else and_(on, false())
-    rows = session.execute(
-        select(
-            ScoreModelVersion.id,
-            ScoreModelVersion.version,
-            ScoreModel.id,
-            ScoreModel.name,
-            ScoreModel.current_version_id,
-            # The definition as stored text: the parse cache's key, without decoding it per event.
-            cast(ScoreModelVersion.definition, Text),
-            ScoreModelVersion.reference_at,
-            scores.c.contact_id,
-            scores.c.fixed,
-            scores.c.level,
-            scores.c.by_rule,
-        )
-        .join(ScoreModel, ScoreModel.id == ScoreModelVersion.model_id)
-        .outerjoin(scores, on)
-        .where(ScoreModelVersion.state.in_([VersionState.BUILDING, VersionState.CURRENT]))
-        .order_by(ScoreModelVersion.id)
-    )
-    versions: dict[int, LiveVersion] = {}
-    stored: dict[tuple[int, int], Totals] = {}
-    for version_id, number, model_id, name, current_id, text, reference_at, contact_id, *totals in rows:
-        if version_id not in versions:
-            versions[version_id] = LiveVersion(
-                id=version_id,
-                number=number,
-                model_id=model_id,
-                model_name=name,
-                current=current_id == version_id,
-                scoring=scoring_of(text, reference_at),
-                needs_lists='"in_list"' in text or '"in_segment"' in text,
-                reads_consents='"consent"' in text,
-            )
-        if contact_id is not None:
-            fixed, level, by_rule = totals
-            stored[(version_id, contact_id)] = Totals(fixed, level, by_rule or {})
-    return list(versions.values()), stored
-
-
 def scoring_of_version(version: ScoreModelVersion) -> Scoring:
     return scoring_of(version.definition, version.reference_at)
 
@@ -96,32 +69,29 @@ def scoring_of_version(version: ScoreModelVersion) -> Scoring:
 def update_scores(session: Session, ctx: Context, contact_ids: Iterable[int]) -> list[ScoreChange]:
     """Re-scores these contacts in every live version; returns the changes of current scores.
 
-    Ids of contacts that no longer exist are skipped. Each contact's facts are loaded once, with
-    the events of the names any rule uses.
+    Ids of contacts that no longer exist are skipped. One statement reads the live versions with
+    the contacts, their companies and stored totals; one more the events of the names any rule
+    uses (and one the consents, when a rule reads them). The writes are skipped when nothing moved.
     """
     ids = sorted(set(contact_ids))
     if not ids:
         return []
-    versions, stored = live_versions(session, ids)
+    versions, stored, rows = _read(session, ids)
     if not versions:
         return []
     now, tz = ctx.clock.now(), ctx.settings.tz
     names = set().union(*(version.scoring.event_names() for version in versions))
-    extras = extras_for(session, versions, ids)
+    found = [contact["id"] for contact, _company in rows]
+    extras = extras_for(session, versions, found)
+    events = events_by_contact(session, found, names)
+    consents = consents_by_contact(session, found) if any(v.reads_consents for v in versions) else {}
     writes: list[dict[str, Any]] = []
     removals: list[dict[str, Any]] = []
     changes: list[ScoreChange] = []
-    consents = any(version.reads_consents for version in versions)
-    contacts = (
-        select(Contact, Company)
-        .outerjoin(Company, Company.id == Contact.company_id)
-        .where(one_of(session, Contact.id, ids))
-        .order_by(Contact.id)
-    )
-    for contact, company in session.execute(contacts):
-        contact_id = contact.id
-        facts = replace(
-            contact_facts(session, contact, company, names, consents=consents), extra=extras[contact_id]
+    for contact, company in rows:
+        contact_id = contact["id"]
+        facts = row_facts(
+            contact, company, events.get(contact_id, ()), consents.get(contact_id, ()), extras[contact_id]
         )
         for version in versions:
             totals = score_contact(version.scoring, facts, now, tz)
@@ -144,9 +114,103 @@ def update_scores(session: Session, ctx: Context, contact_ids: Iterable[int]) ->
             change = _change(version, contact_id, before, totals, now) if version.current else None
             if change is not None:
                 changes.append(change)
-    _write(session, writes, removals)
-    log_changes(session, changes)
+    _write(session, writes, removals, changes)
     return changes
+
+
+_Rows = list[tuple[dict[str, Any], dict[str, Any] | None]]
+
+
+def _read(session: Session, ids: list[int]) -> tuple[list[LiveVersion], dict[tuple[int, int], Totals], _Rows]:
+    """The live versions, these contacts with their companies, and their stored totals.
+
+    One statement: each contact with its company beside every live version (or none, when there
+    is no live version), and the contact's stored totals in that version.
+    """
+    dialect = dialect_name(session)
+    statement = _reading(dialect)
+    versions: dict[int, LiveVersion] = {}
+    stored: dict[tuple[int, int], Totals] = {}
+    contacts: _Rows = []
+    seen: set[int] = set()
+    for row in session.connection().execute(statement, {"ids": ids}).mappings():
+        version_id = row["v_id"]
+        if version_id is not None and version_id not in versions:
+            text = row["v_definition"]
+            versions[version_id] = LiveVersion(
+                id=version_id,
+                number=row["v_number"],
+                model_id=row["v_model_id"],
+                model_name=row["v_model_name"],
+                current=row["v_current_id"] == version_id,
+                scoring=scoring_of(text, row["v_reference_at"]),
+                needs_lists='"in_list"' in text or '"in_segment"' in text,
+                reads_consents='"consent"' in text,
+            )
+        contact_id = row["s_contact_id"]
+        if contact_id is not None:
+            stored[(version_id, contact_id)] = Totals(row["s_fixed"], row["s_level"], row["s_by_rule"] or {})
+        if row["c_id"] not in seen:
+            seen.add(row["c_id"])
+            company = _prefixed(row, "co_", COMPANY_FACT_COLUMNS) if row["co_id"] is not None else None
+            contacts.append((_prefixed(row, "c_", CONTACT_FACT_COLUMNS), company))
+    return sorted(versions.values(), key=lambda v: v.id), stored, contacts
+
+
+def _prefixed(row: Any, prefix: str, columns: Sequence[Any]) -> dict[str, Any]:
+    return {column.name: row[prefix + column.name] for column in columns}
+
+
+@lru_cache(maxsize=4)
+def _reading(dialect: str) -> Select[Any]:
+    """The statement of `_read`, built once per database: `:ids` are the contact ids."""
+    versions, models = ScoreModelVersion.__table__, ScoreModel.__table__
+    live = (
+        select(
+            versions.c.id.label("v_id"),
+            versions.c.version.label("v_number"),
+            models.c.id.label("v_model_id"),
+            models.c.name.label("v_model_name"),
+            models.c.current_version_id.label("v_current_id"),
+            # The definition as stored text: the parse cache's key, without decoding it per event.
+            cast(versions.c.definition, Text).label("v_definition"),
+            versions.c.reference_at.label("v_reference_at"),
+        )
+        .join(models, models.c.id == versions.c.model_id)
+        .where(versions.c.state.in_([VersionState.BUILDING, VersionState.CURRENT]))
+        .subquery("live")
+    )
+    scores = _scores.alias("stored")
+    totals = [
+        scores.c.contact_id.label("s_contact_id"),
+        scores.c.fixed.label("s_fixed"),
+        scores.c.level.label("s_level"),
+        scores.c.by_rule.label("s_by_rule"),
+    ]
+    contacts, companies = Contact.__table__, Company.__table__
+    joined = (
+        contacts.outerjoin(companies, companies.c.id == contacts.c.company_id)
+        .outerjoin(live, true())
+        .outerjoin(scores, and_(scores.c.version_id == live.c.v_id, scores.c.contact_id == contacts.c.id))
+    )
+    return (
+        select(
+            *(column.label(f"c_{column.name}") for column in CONTACT_FACT_COLUMNS),
+            *(column.label(f"co_{column.name}") for column in COMPANY_FACT_COLUMNS),
+            *live.c,
+            *totals,
+        )
+        .select_from(joined)
+        .where(_any_id(contacts.c.id, dialect))
+        .order_by(contacts.c.id, live.c.v_id)
+    )
+
+
+def _any_id(column: Any, dialect: str) -> ColumnElement[bool]:
+    """`column` is one of the ids bound as `:ids` (on PostgreSQL one array, as `one_of` binds it)."""
+    if dialect == "postgresql":
+        return column == any_(bindparam("ids", type_=postgresql.ARRAY(BigInteger)))
+    return column.in_(bindparam("ids", expanding=True))
 
 
 def extras_for(session: Session, versions: Sequence[Any], ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -213,23 +277,42 @@ def _moved(before: Mapping[str, float], after: Mapping[str, float]) -> list[str]
     return [name for name in names if not same(before.get(name, 0.0), after.get(name, 0.0))]
 
 
-def _write(session: Session, writes: list[dict[str, Any]], removals: list[dict[str, Any]]) -> None:
-    if writes:
-        statement = insert(session, _scores)
-        statement = statement.on_conflict_do_update(
-            index_elements=["version_id", "contact_id"],
-            set_={
-                "fixed": statement.excluded.fixed,
-                "level": statement.excluded.level,
-                "by_rule": statement.excluded.by_rule,
-                "updated_at": statement.excluded.updated_at,
-            },
-        )
-        session.execute(statement, writes)
+def _write(
+    session: Session,
+    writes: list[dict[str, Any]],
+    removals: list[dict[str, Any]],
+    changes: list[ScoreChange],
+) -> None:
+    """Stores the totals that moved and logs the changes; nothing at all when nothing moved."""
+    dialect = dialect_name(session)
+    upsert, removal = _writing(dialect)
+    connection = session.connection()
     if removals:
-        session.execute(
-            delete(_scores).where(
-                _scores.c.version_id == bindparam("v"), _scores.c.contact_id == bindparam("c")
-            ),
-            [{"v": r["version_id"], "c": r["contact_id"]} for r in removals],
-        )
+        connection.execute(removal, [{"v": r["version_id"], "c": r["contact_id"]} for r in removals])
+    if writes and changes and dialect == "postgresql":
+        # One round trip instead of two: the upsert rides along as a data-modifying WITH.
+        scored = upsert.values(writes).cte("scored")
+        connection.execute(change_logging(dialect).values(change_rows(changes)).add_cte(scored))
+        return
+    if writes:
+        connection.execute(upsert, writes)
+    log_changes(session, changes)
+
+
+@lru_cache(maxsize=4)
+def _writing(dialect: str) -> tuple[Any, Any]:
+    """The upsert and the delete of `contact_scores` rows, built once per database."""
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_scores)
+    upsert = statement.on_conflict_do_update(
+        index_elements=["version_id", "contact_id"],
+        set_={
+            "fixed": statement.excluded.fixed,
+            "level": statement.excluded.level,
+            "by_rule": statement.excluded.by_rule,
+            "updated_at": statement.excluded.updated_at,
+        },
+    )
+    removal = delete(_scores).where(
+        _scores.c.version_id == bindparam("v"), _scores.c.contact_id == bindparam("c")
+    )
+    return upsert, removal
