@@ -5,13 +5,16 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from pydantic import ValidationError
 from rich.markup import escape
 
 from funnelwise.cli.runtime import console, fail, fail_on, load_settings, read_yaml_mapping, runtime
 from funnelwise.errors import DomainError
-from funnelwise.workflows.schemas import ProblemOut
+from funnelwise.workflows.migration import migrate_enrollments
+from funnelwise.workflows.schemas import EnrollIn, JourneyOut, ProblemOut, WorkflowStatusOut
 from funnelwise.workflows.service import (
     apply_workflow,
+    enroll_contacts,
     list_workflows,
     pause_workflow,
     resume_workflow,
@@ -19,6 +22,7 @@ from funnelwise.workflows.service import (
     workflow_id_named,
 )
 from funnelwise.workflows.simulate import format_simulation, read_contacts, read_events, simulate
+from funnelwise.workflows.status import contact_journeys, load_workflow, workflow_status
 
 workflow = typer.Typer(
     help="Journeys: workflow definitions (execution is not built yet).", no_args_is_help=True
@@ -92,6 +96,98 @@ def workflow_resume(name: str = NameArgument) -> None:
     _change(name, resume_workflow)
 
 
+@workflow.command("status")
+def workflow_status_command(name: str = NameArgument) -> None:
+    """Print per version and step how many entered, wait, went on, exited, converted and failed."""
+    run = runtime()
+    try:
+        with run.sessions() as session:
+            found = workflow_status(session, workflow_id_named(session, name))
+    except DomainError as exc:
+        fail_on(exc)
+    console.print(
+        f"Workflow {escape(found.name)} (id {found.id}) is {found.status}: version {found.version}.",
+        highlight=False,
+    )
+    _print_status(found)
+
+
+@workflow.command("enroll")
+def workflow_enroll(
+    name: str = NameArgument,
+    contact: list[int] = typer.Option(..., min=1, help="A contact's id (repeatable)"),
+    key: str | None = typer.Option(None, help="Names the request: the same key never enrolls twice"),
+) -> None:
+    """Enroll contacts by hand in an active workflow."""
+    try:
+        request = EnrollIn(contact_ids=contact, key=key)
+    except ValidationError as exc:
+        fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+    run = runtime()
+    try:
+        with run.sessions.begin() as session:
+            workflow_id = workflow_id_named(session, name)
+            named = load_workflow(session, workflow_id).name
+            result = enroll_contacts(session, run.context, workflow_id, request)
+    except DomainError as exc:
+        fail_on(exc)
+    ids = ", ".join(str(contact_id) for contact_id in result.enrolled)
+    console.print(
+        f"Enrolled {len(result.enrolled)} of {len(contact)} in workflow {escape(named)}"
+        + (f": {ids}." if ids else "."),
+        highlight=False,
+    )
+    for skipped in result.skipped:
+        console.print(
+            f"[yellow]skipped:[/yellow] contact {skipped.contact_id}: {escape(skipped.reason)}",
+            highlight=False,
+        )
+
+
+@workflow.command("journeys")
+def workflow_journeys(contact_id: int = typer.Argument(..., min=1, help="The contact's id")) -> None:
+    """Print a contact's path through every workflow it was enrolled in, newest first."""
+    run = runtime()
+    try:
+        with run.sessions() as session:
+            found = contact_journeys(session, contact_id)
+    except DomainError as exc:
+        fail_on(exc)
+    if not found:
+        console.print(f"Contact {contact_id} has not been enrolled in any workflow.", highlight=False)
+    for journey in found:
+        typer.echo(_journey_line(journey))
+        for step in journey.steps:
+            when = f"{step.entered_at.isoformat()}\t{step.left_at.isoformat()}"
+            typer.echo(f"\t{step.step_id}\t{step.type}\t{when}\t{step.outcome}")
+
+
+@workflow.command("migrate")
+def workflow_migrate(
+    name: str = NameArgument,
+    to_version: int | None = typer.Option(None, min=1, help="The version to move to (default: the newest)"),
+) -> None:
+    """Move live enrollments of older versions to a version that has the step they stand at."""
+    run = runtime()
+    try:
+        with run.sessions.begin() as session:
+            workflow_id = workflow_id_named(session, name)
+            named = load_workflow(session, workflow_id).name
+            result = migrate_enrollments(session, run.context, workflow_id, to_version)
+    except DomainError as exc:
+        fail_on(exc)
+    console.print(
+        f"Moved {result.moved} live enrollments of workflow {escape(named)} to version {result.to_version}.",
+        highlight=False,
+    )
+    for left in result.stranded:
+        console.print(
+            f"[yellow]stayed:[/yellow] {left.count} on version {left.version} at step "
+            f"{escape(repr(left.step_id))}, which version {result.to_version} does not have",
+            highlight=False,
+        )
+
+
 @workflow.command("simulate")
 def workflow_simulate(
     file: Path = FileArgument,
@@ -129,6 +225,34 @@ def workflow_simulate(
     for warning in out.warnings:
         console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
     typer.echo(out.model_dump_json(indent=2) if as_json else format_simulation(out))
+
+
+def _print_status(found: WorkflowStatusOut) -> None:
+    columns = ("entered", "waiting", "completed", "exited", "converted", "failed")
+    typer.echo("\t".join(("version", "step", "type", *columns)))
+    for version in found.versions:
+        for step in version.steps:
+            counts = (str(getattr(step, column)) for column in columns)
+            typer.echo("\t".join((str(version.version), step.step_id, step.type, *counts)))
+    totals = ("enrolled", "active", "completed", "exited", "converted", "failed")
+    typer.echo("")
+    typer.echo("\t".join(("version", *totals)))
+    for version in found.versions:
+        typer.echo("\t".join((str(version.version), *(str(getattr(version.totals, t)) for t in totals))))
+
+
+def _journey_line(journey: JourneyOut) -> str:
+    if journey.status == "active":
+        state = f"at {journey.current_step} until {journey.due_at.isoformat() if journey.due_at else '-'}"
+        if journey.waiting_for:
+            state += f", waiting for {journey.waiting_for!r}"
+        if journey.attempts:
+            state += f", {journey.attempts} failed attempts, last: {journey.last_error}"
+    else:
+        finished = journey.finished_at.isoformat() if journey.finished_at else "-"
+        state = f"{journey.reason} at {finished}"
+    head = (journey.enrollment_id, f"{journey.workflow} v{journey.version}", journey.status, state)
+    return "\t".join(str(part) for part in (*head, f"enrolled {journey.enrolled_at.isoformat()}"))
 
 
 def _change(name: str, change: Any) -> None:

@@ -1,21 +1,42 @@
-"""/api/v1/workflows: validate and apply definitions, list and show workflows, pause and resume them."""
+"""/api/v1/workflows: validate and apply definitions, list and show workflows, pause and resume them;
+enroll contacts, see where they are, and move live enrollments to a newer version.
+/api/v1/contacts/{id}/journeys: a contact's path through every workflow."""
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Response, status
+from fastapi import APIRouter, Body, Depends, Query, Response, status
 
 from funnelwise.api.deps import ContextDep, IdPath, SessionDep, require
-from funnelwise.workflows.schemas import ValidationOut, WorkflowDetail, WorkflowOut, WorkflowSaved
+from funnelwise.contacts.schemas import Page
+from funnelwise.workflows.migration import migrate_enrollments
+from funnelwise.workflows.schemas import (
+    EnrollIn,
+    EnrollmentOut,
+    EnrollmentStatus,
+    EnrollOut,
+    JourneyOut,
+    MigrateIn,
+    MigrateOut,
+    ValidationOut,
+    WorkflowDetail,
+    WorkflowOut,
+    WorkflowSaved,
+    WorkflowStatusOut,
+)
 from funnelwise.workflows.service import (
     apply_workflow,
+    enroll_contacts,
     get_workflow,
     list_workflows,
     pause_workflow,
     resume_workflow,
     validate_workflow,
 )
+from funnelwise.workflows.status import contact_journeys, list_enrollments, workflow_status
 
 router = APIRouter(prefix="/workflows", tags=["workflows"])
+# Routes about one contact, under /contacts, kept with the workflows they describe.
+journeys_router = APIRouter(tags=["workflows"])
 Read = Depends(require("workflows:read"))
 Write = Depends(require("workflows:write"))
 # The definition as written in YAML or JSON (see docs/workflows.md); checked by the service, so a
@@ -63,3 +84,45 @@ def pause(session: SessionDep, ctx: ContextDep, workflow_id: IdPath) -> Workflow
 @router.post("/{workflow_id}/resume", dependencies=[Write])
 def resume(session: SessionDep, ctx: ContextDep, workflow_id: IdPath) -> WorkflowOut:
     return resume_workflow(session, ctx, workflow_id)
+
+
+@router.get("/{workflow_id}/status", dependencies=[Read])
+def show_status(session: SessionDep, workflow_id: IdPath) -> WorkflowStatusOut:
+    """Per version and step: how many enrollments entered, wait there, went on, exited, converted, failed."""
+    return workflow_status(session, workflow_id)
+
+
+@router.get("/{workflow_id}/enrollments", dependencies=[Read])
+def enrollments(
+    session: SessionDep,
+    workflow_id: IdPath,
+    state: Annotated[EnrollmentStatus | None, Query(alias="status")] = None,
+    step: Annotated[str | None, Query(max_length=64, description="Only those at this step id")] = None,
+    version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Page[EnrollmentOut]:
+    """The workflow's enrollments, newest first; pass `next_cursor` back for the next page."""
+    return list_enrollments(
+        session, workflow_id, status=state, step=step, version=version, cursor=cursor, limit=limit
+    )
+
+
+@router.post("/{workflow_id}/enrollments", dependencies=[Write])
+def enroll(session: SessionDep, ctx: ContextDep, workflow_id: IdPath, data: EnrollIn) -> EnrollOut:
+    """Enrolls contacts by hand in an active workflow (409 otherwise); the same `key` enrolls once."""
+    return enroll_contacts(session, ctx, workflow_id, data)
+
+
+@router.post("/{workflow_id}/migrate", dependencies=[Write])
+def migrate(
+    session: SessionDep, ctx: ContextDep, workflow_id: IdPath, data: MigrateIn | None = None
+) -> MigrateOut:
+    """Moves live enrollments of older versions to `to_version` (the newest by default) where their step is."""
+    return migrate_enrollments(session, ctx, workflow_id, (data or MigrateIn()).to_version)
+
+
+@journeys_router.get("/contacts/{contact_id}/journeys", dependencies=[Read])
+def journeys(session: SessionDep, contact_id: IdPath) -> list[JourneyOut]:
+    """The contact's path through each workflow it was enrolled in, newest first."""
+    return contact_journeys(session, contact_id)
