@@ -126,7 +126,7 @@ class _Batch:
                     self._fail(
                         enrollment,
                         step_id,
-                        "",
+                        "missing",
                         Fail(f"step '{step_id}' is not in version {version.version}", final=True),
                     )
                 continue

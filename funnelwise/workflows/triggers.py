@@ -183,37 +183,48 @@ def _wake(session: Session, ctx: Context, live: list[Enrollment], events: list[A
 def _end_reached(session: Session, ctx: Context, versions: Versions, live: list[Enrollment]) -> None:
     """Live enrollments whose contact now meets the goal or an exit condition leave at once.
 
-    The step they leave from is recorded in their path, as when the engine finds them leaving.
+    The step they leave from is recorded in their path, as when the engine finds them leaving;
+    what it records comes from the row as the UPDATE found it, whatever a worker did meanwhile.
     """
     if not live:
         return
     now = ctx.clock.now()
-    by_id = {enrollment.id: enrollment for enrollment in live}
     for (status, reason), ids in leavers(session, ctx, versions, live, now).items():
-        ended = session.scalars(
+        ended = session.execute(
             update(Enrollment)
             .where(one_of(session, Enrollment.id, sorted(ids)), Enrollment.status == ACTIVE)
-            .values(status=status, reason=reason, finished_at=now, due_at=None, wait_event=None)
-            .returning(Enrollment.id)
+            .values(
+                status=status,
+                reason=reason,
+                finished_at=now,
+                due_at=None,
+                wait_event=None,
+                seq=Enrollment.seq + 1,
+            )
+            .returning(
+                Enrollment.id,
+                Enrollment.workflow_id,
+                Enrollment.version,
+                Enrollment.seq,
+                Enrollment.step_id,
+                Enrollment.step_entered_at,
+            )
             .execution_options(synchronize_session=False)
         ).all()
         if ended:
-            session.execute(
-                insert(session, StepRun.__table__).on_conflict_do_nothing(),
-                [_leaving(by_id[enrollment_id], reason, now) for enrollment_id in ended],
-            )
+            session.execute(insert(session, StepRun.__table__), [_leaving(row, reason, now) for row in ended])
 
 
-def _leaving(enrollment: Enrollment, reason: str, now: datetime) -> dict[str, Any]:
+def _leaving(row: Any, reason: str, now: datetime) -> dict[str, Any]:
     return {
-        "enrollment_id": enrollment.id,
-        "workflow_id": enrollment.workflow_id,
-        "version": enrollment.version,
-        "seq": enrollment.seq,
-        "step_id": enrollment.step_id,
+        "enrollment_id": row.id,
+        "workflow_id": row.workflow_id,
+        "version": row.version,
+        "seq": row.seq - 1,
+        "step_id": row.step_id,
         "step_type": "leave",
         "outcome": reason,
-        "entered_at": enrollment.step_entered_at,
+        "entered_at": row.step_entered_at,
         "left_at": now,
     }
 
