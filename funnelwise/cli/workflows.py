@@ -25,7 +25,7 @@ from funnelwise.workflows.simulate import format_simulation, read_contacts, read
 from funnelwise.workflows.status import contact_journeys, load_workflow, workflow_status
 
 workflow = typer.Typer(
-    help="Journeys: workflow definitions (execution is not built yet).", no_args_is_help=True
+    help="Journeys: define, run, watch and simulate workflows.", no_args_is_help=True
 )
 FileArgument = typer.Argument(
     ..., exists=True, dir_okay=False, readable=True, help="YAML or JSON: a workflow definition"
