@@ -117,7 +117,9 @@ def stage_history_command(contact: str = ContactArgument) -> None:
     """Print every stage the contact entered: when, from which stage, and how (tab-separated)."""
     rows = _read(lambda session: stage_history(session, contact_id_named(session, contact)))
     for row in rows:
-        how = f"rule {row.rule_id}" if row.rule_id else f"user {row.user_id or '-'}"
+        how = {"rule": f"rule {row.rule_id or '-'}", "user": f"user {row.user_id or '-'}"}.get(
+            row.source, row.source
+        )
         forced = "forced" if row.forced else ""
         typer.echo(
             "\t".join(

@@ -21,6 +21,7 @@ from funnelwise.db.dialect import dialect_name, insert, json_canonical, json_mer
 from funnelwise.db.staging import staged
 from funnelwise.errors import FieldError
 from funnelwise.reactions.queue import mark_due
+from funnelwise.sales.lifecycle import record_set_stages
 
 # Enough rows per statement to amortise the round trip, few enough to stay under SQLite's
 # 32,766 bound parameters (15 columns a row).
@@ -56,6 +57,11 @@ def counts_by_outcome(outcomes: Iterable[Outcome]) -> dict[str, int]:
     return {outcome.value: counted[outcome] for outcome in Outcome}
 
 
+# What the upsert returns of a row it wrote: its id, whether it was inserted (None: not known,
+# see `_inserted`) and its lifecycle stage after the write.
+Written = tuple[int, bool | None, str | None]
+
+
 @dataclass
 class RowResult:
     outcome: Outcome
@@ -64,10 +70,21 @@ class RowResult:
 
 
 def upsert_contacts(
-    session: Session, ctx: Context, drafts: Sequence[ContactDraft], key: DedupeKey, policy: UpdatePolicy
+    session: Session,
+    ctx: Context,
+    drafts: Sequence[ContactDraft],
+    key: DedupeKey,
+    policy: UpdatePolicy,
+    *,
+    source: str = "api",
 ) -> list[RowResult]:
-    """Creates or updates each draft, matched on `key`; one result per draft, in order."""
+    """Creates or updates each draft, matched on `key`; one result per draft, in order.
+
+    Every stage the writes change is recorded in the stage history with `source` (`api` or
+    `import`), as a deliberate move in either direction (see `sales.lifecycle.record_set_stages`).
+    """
     results: list[RowResult | None] = [None] * len(drafts)
+    moves: list[tuple[int, str | None, str | None]] = []
     pending: list[int] = []
     for index, draft in enumerate(drafts):
         if not draft.fields.get(key):
@@ -79,7 +96,8 @@ def upsert_contacts(
         # Before the split into rounds, so a kept key and a key merged into it are never one statement.
         _resolve_merged_keys(session, [drafts[i] for i in chunk], key)
         for round_ in _rounds_of_unique_keys(drafts, chunk, key):
-            _upsert_round(session, ctx, drafts, round_, key, policy, results)
+            moves += _upsert_round(session, ctx, drafts, round_, key, policy, results)
+    record_set_stages(session, ctx, moves, source)
     done = [result for result in results if result is not None]
     mark_due(session, ctx, [r.contact_id for r in done if r.outcome in (Outcome.CREATED, Outcome.UPDATED)])
     return done
@@ -116,12 +134,21 @@ def _upsert_round(
     key: DedupeKey,
     policy: UpdatePolicy,
     results: list[RowResult | None],
-) -> None:
+) -> list[tuple[int, str | None, str | None]]:
+    """Writes one round; returns (contact id, stage before, stage after) of the contacts it wrote."""
     batch = [drafts[i] for i in indexes]
     _link_companies(session, ctx, batch)
     column = getattr(Contact, key)
     keys = [draft.fields[key] for draft in batch]
-    existing = dict(session.execute(select(column, Contact.id).where(one_of(session, column, keys))).all())
+    known = select(column, Contact.id, Contact.lifecycle_stage).where(one_of(session, column, keys))
+    if any(draft.fields.get("lifecycle_stage") for draft in batch):
+        # The stages read here are the ones the history says the contacts left: held until commit.
+        known = known.order_by(column).with_for_update()
+    stages_before: dict[Any, str | None] = {}
+    existing: dict[Any, int] = {}
+    for value, contact_id, stage in session.execute(known):
+        existing[value] = contact_id
+        stages_before[value] = stage
     now = ctx.clock.now()
     rows = [_row(draft, now) for draft in batch]
     try:
@@ -135,6 +162,7 @@ def _upsert_round(
         existing |= dict(
             session.execute(select(column, Contact.id).where(one_of(session, column, unseen))).all()
         )
+    moves: list[tuple[int, str | None, str | None]] = []
     for index, row in zip(indexes, rows, strict=True):
         if results[index] is not None:
             continue
@@ -142,9 +170,11 @@ def _upsert_round(
         if value not in written:
             results[index] = RowResult(Outcome.UNCHANGED, existing.get(value))
             continue
-        contact_id, inserted = written[value]
+        contact_id, inserted, stage = written[value]
         created = value not in existing if inserted is None else inserted
         results[index] = RowResult(Outcome.CREATED if created else Outcome.UPDATED, contact_id)
+        moves.append((contact_id, None if created else stages_before.get(value), stage))
+    return moves
 
 
 def _link_companies(session: Session, ctx: Context, batch: list[ContactDraft]) -> None:
@@ -178,22 +208,22 @@ def _row(draft: ContactDraft, now: Any) -> dict[str, Any]:
 
 def _execute(
     session: Session, rows: list[dict[str, Any]], key: DedupeKey, policy: UpdatePolicy
-) -> dict[Any, tuple[int, bool | None]]:
-    """Runs one INSERT … ON CONFLICT for the rows; returns key -> (id, inserted) of rows it wrote."""
+) -> dict[Any, Written]:
+    """Runs one INSERT … ON CONFLICT for the rows; returns key -> (id, inserted, stage) of rows it wrote."""
     table: Table = Contact.__table__  # type: ignore[assignment]
     if dialect_name(session) == "postgresql" and len(rows) >= STAGE_MIN_ROWS:
         with staged(session, table, rows) as stage:
             source = select(*stage.c).order_by(stage.c[key])
             statement = _upsert(session, table, key, policy).from_select(list(stage.c.keys()), source)
-            return {value: (id_, inserted) for value, id_, inserted in session.execute(statement)}
+            return {value: (id_, new, stage) for value, id_, new, stage in session.execute(statement)}
     # Parameters go beside the statement, not into it: compiled once and cached, then sent in
     # multi-row batches by SQLAlchemy's "insertmanyvalues".
     written = session.execute(_upsert(session, table, key, policy), rows)
-    return {value: (id_, inserted) for value, id_, inserted in written}
+    return {value: (id_, new, stage) for value, id_, new, stage in written}
 
 
 def _upsert(session: Session, table: Table, key: DedupeKey, policy: UpdatePolicy) -> Any:
-    """INSERT … ON CONFLICT (key) per the policy, RETURNING key, id and whether inserted, of the rows it wrote."""
+    """INSERT … ON CONFLICT (key) per the policy, RETURNING key, id, whether inserted and stage, of the rows it wrote."""
     statement = insert(session, table)
     if policy is UpdatePolicy.SKIP:
         statement = statement.on_conflict_do_nothing(index_elements=[key])
@@ -207,7 +237,7 @@ def _upsert(session: Session, table: Table, key: DedupeKey, policy: UpdatePolicy
             )
         )
         statement = statement.on_conflict_do_update(index_elements=[key], set_=assignments, where=changed)
-    return statement.returning(table.c[key], table.c.id, _inserted(session, table))
+    return statement.returning(table.c[key], table.c.id, _inserted(session, table), table.c.lifecycle_stage)
 
 
 def _inserted(session: Session, table: Table) -> ColumnElement[Any]:
@@ -254,9 +284,9 @@ def _execute_one_by_one(
     key: DedupeKey,
     policy: UpdatePolicy,
     results: list[RowResult | None],
-) -> dict[Any, tuple[int, bool | None]]:
+) -> dict[Any, Written]:
     """After a batch hit a unique key other than `key`: every row alone, the bad ones reported."""
-    touched: dict[Any, tuple[int, bool | None]] = {}
+    touched: dict[Any, Written] = {}
     for index, row in zip(indexes, rows, strict=True):
         try:
             with session.begin_nested():

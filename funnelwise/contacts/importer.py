@@ -103,7 +103,9 @@ def _store(
                 failures.append(RowError(line, missing, cells, headers))
             else:
                 storable.append((line, cells, draft))
-        results = upsert_contacts(session, ctx, [d for _, _, d in storable], options.key, options.policy)
+        results = upsert_contacts(
+            session, ctx, [d for _, _, d in storable], options.key, options.policy, source="import"
+        )
     for (line, cells, _draft), result in zip(storable, results, strict=True):
         if result.outcome is Outcome.FAILED:
             failures.append(RowError(line, result.errors, cells, headers))

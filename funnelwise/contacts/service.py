@@ -22,6 +22,10 @@ from funnelwise.context import Context
 from funnelwise.db.savepoints import write_or_undo
 from funnelwise.errors import Conflict, FieldError, InvalidInput, NotFound
 from funnelwise.reactions.queue import mark_due
+from funnelwise.sales.lifecycle import record_set_stages
+
+# Where a stage set through these functions comes from, in the stage history (see sales.lifecycle).
+API = "api"
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,7 @@ def create_contact(session: Session, ctx: Context, data: ContactIn) -> ContactOu
     properties = {k: v for k, v in draft.properties.items() if v is not None}
     contact = Contact(**fields, properties=properties, created_at=now, updated_at=now)
     _write_or_conflict(session, lambda: session.add(contact), fields)
+    record_set_stages(session, ctx, [(contact.id, None, contact.lifecycle_stage)], API)
     mark_due(session, ctx, [contact.id])
     return ContactOut.model_validate(contact)
 
@@ -63,10 +68,17 @@ def get_contact(session: Session, contact_id: int) -> ContactOut:
 
 
 def update_contact(session: Session, ctx: Context, contact_id: int, data: ContactIn) -> ContactOut:
-    """Sets the fields the input names; null clears a field or removes a property."""
+    """Sets the fields the input names; null clears a field or removes a property.
+
+    A stage given is a deliberate move, forward or back, recorded in the stage history.
+    """
     contact = load_contact(session, contact_id)
     draft = _clean(session, ctx, data.model_dump(exclude_unset=True))
     fields = draft.fields
+    if "lifecycle_stage" in fields:
+        # Held from reading the stage it leaves to writing the new one, as sales.lifecycle does.
+        session.refresh(contact, with_for_update=True)
+    stage_before = contact.lifecycle_stage
     for field in KEY_FIELDS:
         value = fields.get(field)
         if value and value != getattr(contact, field):
@@ -85,6 +97,7 @@ def update_contact(session: Session, ctx: Context, contact_id: int, data: Contac
         contact.updated_at = ctx.clock.now()
 
     _write_or_conflict(session, write, fields)
+    record_set_stages(session, ctx, [(contact.id, stage_before, contact.lifecycle_stage)], API)
     mark_due(session, ctx, [contact.id])
     return ContactOut.model_validate(contact)
 

@@ -3,7 +3,8 @@
 Every change writes a `lifecycle_stage_history` row (when the stage was entered, and how) and a
 `Lifecycle Stage Changed` event, and opens the follow-up task an SLA policy asks for on that stage.
 Rules only ever move a contact forward (see `stages.is_forward`); a person may move one back with
-`force`.
+`force`. Setting `lifecycle_stage` through the contacts API or an import is a person's deliberate
+move too, in any direction: `record_set_stages` writes its history (source `api` or `import`).
 """
 
 from collections.abc import Callable, Iterable, Sequence
@@ -238,6 +239,36 @@ def change_stage(
     # A person's move: the contact's segments (and anything else reading its stage) follow.
     mark_due(session, ctx, [contact_id])
     return StageChangeOut(contact_id=contact_id, stage=target, changed=True, change=change)
+
+
+def record_set_stages(
+    session: Session,
+    ctx: Context,
+    moves: Iterable[tuple[int, str | None, str | None]],
+    source: str,
+) -> list[StageChange]:
+    """Records stages written straight onto contacts: `(contact_id, stage before, stage after)`.
+
+    The contacts API (source `api`) and imports (source `import`) set `lifecycle_stage` as a
+    person asked, forward or back, so nothing is refused here; a move back is marked `forced`, as a
+    forced move by hand is. The caller holds the contacts' rows (locked, or SQLite's writer lock)
+    from reading the stage before to writing the new one. Clearing the stage enters none: no row.
+    """
+    now = ctx.clock.now()
+    changes = [
+        StageChange(
+            contact_id=contact_id,
+            from_stage=before,
+            to_stage=after,
+            at=now,
+            source=source,
+            forced=not is_forward(before, after),
+        )
+        for contact_id, before, after in moves
+        if after is not None and after != before
+    ]
+    _record(session, ctx, changes)
+    return changes
 
 
 def stage_history(session: Session, contact_id: int) -> list[StageHistoryOut]:

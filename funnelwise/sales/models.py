@@ -38,7 +38,8 @@ class StageHistory(Base):
     from_stage: Mapped[str | None] = mapped_column(String(32), nullable=True)
     to_stage: Mapped[str] = mapped_column(String(32))
     entered_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # rule (a stage rule moved it) or user (someone moved it through the API or the CLI).
+    # rule (a stage rule moved it), user (someone moved it with POST …/stage or the CLI), api (set as a
+    # contact field through the contacts API) or import (set by a contact import).
     source: Mapped[str] = mapped_column(String(16))
     rule_id: Mapped[int | None] = mapped_column(
         BigIntId, ForeignKey("stage_rules.id", ondelete="SET NULL"), nullable=True

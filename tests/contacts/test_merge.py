@@ -125,7 +125,7 @@ def test_the_merge_is_recorded_as_an_event_saying_what_was_lost(
     assert event.properties == {
         "merged_contact_id": other.id,
         "overridden": {"email": other.email, "first_name": "Minsu"},
-        "moved_events": 1,
+        "moved_events": 2,  # its page view, and its Lifecycle Stage Changed of being created a customer
     }
 
 

@@ -55,7 +55,7 @@ def test_a_marketer_defines_a_stage_rule_and_a_salesperson_moves_a_contact_back_
     assert forced.status_code == 200, forced.text
     assert (forced.json()["stage"], forced.json()["change"]["forced"]) == ("lead", True)
     assert [(h["from_stage"], h["to_stage"], h["source"]) for h in history.json()] == [
-        ("lead", "mql", "rule"), ("mql", "lead", "user"),
+        (None, "lead", "api"), ("lead", "mql", "rule"), ("mql", "lead", "user"),
     ]  # fmt: skip
     assert_error(api.get("/api/v1/contacts/999999/stage-history"), 404)
 

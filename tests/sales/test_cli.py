@@ -52,6 +52,7 @@ def test_a_stage_rule_moves_contacts_and_a_move_back_needs_force(
     assert f"contact {ada.id} is at mql; moving it back to lead needs force" in refused.output
     assert forced.exit_code == 0, forced.output
     assert [line.split("\t")[1:] for line in history.stdout.splitlines()] == [
+        ["", "lead", "api", "", ""],
         ["lead", "mql", "rule 1", "", ""],
         ["mql", "lead", "user -", "forced", "wrong"],
     ]

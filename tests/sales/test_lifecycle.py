@@ -58,10 +58,10 @@ def test_a_lead_who_views_pricing_becomes_an_mql_once_and_the_change_is_logged(
     assert again == []
     assert _stage(session, ada.id) == "mql"
     assert [
-        (h.from_stage, h.to_stage, h.entered_at.isoformat(), h.rule_id)
+        (h.from_stage, h.to_stage, h.entered_at.isoformat(), h.source, h.rule_id)
         for h in stage_history(session, ada.id)
-    ] == [("lead", "mql", T0, rule_id)]
-    assert logged(session, "Lifecycle Stage Changed") == [
+    ] == [(None, "lead", T0, "api", None), ("lead", "mql", T0, "rule", rule_id)]
+    assert logged(session, "Lifecycle Stage Changed")[1:] == [
         (
             f"stage-{ada.id}-mql-{T0}",
             ada.id,
@@ -173,8 +173,8 @@ def test_a_salesperson_moves_a_contact_back_only_on_purpose(
     assert (moved.change.from_stage, moved.change.to_stage, moved.change.forced) == ("sql", "lead", True)
     assert [
         (h.to_stage, h.source, h.user_id, h.forced, h.reason) for h in stage_history(session, ada.id)
-    ] == [("lead", "user", rep.id, True, "no budget this year")]
-    (event,) = logged(session, "Lifecycle Stage Changed")
+    ] == [("sql", "api", None, False, ""), ("lead", "user", rep.id, True, "no budget this year")]
+    _created, event = logged(session, "Lifecycle Stage Changed")
     assert event[2] == {"from_stage": "sql", "to_stage": "lead", "source": "user", "user_id": rep.id,
                         "forced": True, "reason": "no budget this year"}  # fmt: skip
 
