@@ -24,9 +24,7 @@ from funnelwise.workflows.service import (
 from funnelwise.workflows.simulate import format_simulation, read_contacts, read_events, simulate
 from funnelwise.workflows.status import contact_journeys, load_workflow, workflow_status
 
-workflow = typer.Typer(
-    help="Journeys: define, run, watch and simulate workflows.", no_args_is_help=True
-)
+workflow = typer.Typer(help="Journeys: define, run, watch and simulate workflows.", no_args_is_help=True)
 FileArgument = typer.Argument(
     ..., exists=True, dir_okay=False, readable=True, help="YAML or JSON: a workflow definition"
 )
