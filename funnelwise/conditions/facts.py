@@ -121,6 +121,7 @@ def events_by_contact(
     if not names or not contact_ids:
         return found
     statement = _events_of(session.get_bind().dialect.name)
+    session.flush()  # as a query through the session would: rows added through the ORM count
     for contact_id, *event in session.connection().execute(statement, {"ids": contact_ids, "names": names}):
         found[contact_id].append(EventFact(*event))
     return found
@@ -149,6 +150,7 @@ def consents_by_contact(session: Session, contact_ids: Sequence[int]) -> dict[in
     query = select(Consent.contact_id, Consent.channel, Consent.topic, Consent.status).where(
         one_of(session, Consent.contact_id, contact_ids)
     )
+    session.flush()
     for contact_id, *consent in session.connection().execute(query):
         found[contact_id].append(ConsentFact(*consent))
     return found

@@ -8,29 +8,35 @@ rescore is building, so that the switch loses nothing), stores what changed and 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     ColumnElement,
     Select,
+    String,
     Text,
     and_,
     any_,
     bindparam,
     cast,
     delete,
+    func,
     select,
     true,
+    type_coerce,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
 from funnelwise.conditions import (
     COMPANY_FACT_COLUMNS,
     CONTACT_FACT_COLUMNS,
+    EventFact,
     consents_by_contact,
     events_by_contact,
     row_facts,
@@ -44,6 +50,7 @@ from funnelwise.scoring.models import ContactScore, ScoreModel, ScoreModelVersio
 from funnelwise.scoring.rules import Scoring, scoring_of
 from funnelwise.scoring.schemas import ScoreChange, VersionState
 from funnelwise.segments.models import Segment, SegmentMembership, StaticList, StaticListMember
+from funnelwise.tracking.models import Event
 
 _scores = ContactScore.__table__
 
@@ -76,14 +83,14 @@ def update_scores(session: Session, ctx: Context, contact_ids: Iterable[int]) ->
     ids = sorted(set(contact_ids))
     if not ids:
         return []
-    versions, stored, rows = _read(session, ids)
+    versions, stored, rows, fetched = _read(session, ids)
     if not versions:
         return []
     now, tz = ctx.clock.now(), ctx.settings.tz
-    names = set().union(*(version.scoring.event_names() for version in versions))
+    names = frozenset().union(*(version.scoring.event_names() for version in versions))
     found = [contact["id"] for contact, _company in rows]
     extras = extras_for(session, versions, found)
-    events = events_by_contact(session, found, names)
+    events = _events(session, found, names, fetched)
     consents = consents_by_contact(session, found) if any(v.reads_consents for v in versions) else {}
     writes: list[dict[str, Any]] = []
     removals: list[dict[str, Any]] = []
@@ -121,19 +128,41 @@ def update_scores(session: Session, ctx: Context, contact_ids: Iterable[int]) ->
 _Rows = list[tuple[dict[str, Any], dict[str, Any] | None]]
 
 
-def _read(session: Session, ids: list[int]) -> tuple[list[LiveVersion], dict[tuple[int, int], Totals], _Rows]:
+@dataclass
+class _Fetched:
+    """Events `_read` brought along (PostgreSQL): those of `names`, by contact id."""
+
+    names: frozenset[str]
+    events: dict[int, list[EventFact]]
+
+
+# The event names the live rules used at this process's last call. On PostgreSQL `_read` fetches
+# the events of these names with the contacts, saving a round trip; when the rules turn out to use
+# a name outside them (they changed meanwhile), the events are read again. A guess, never trusted.
+_last_names: frozenset[str] = frozenset()
+
+
+def _read(
+    session: Session, ids: list[int]
+) -> tuple[list[LiveVersion], dict[tuple[int, int], Totals], _Rows, _Fetched | None]:
     """The live versions, these contacts with their companies, and their stored totals.
 
     One statement: each contact with its company beside every live version (or none, when there
-    is no live version), and the contact's stored totals in that version.
+    is no live version), and the contact's stored totals in that version. On PostgreSQL it also
+    brings each contact's events of the names the rules used last time.
     """
     dialect = dialect_name(session)
     statement = _reading(dialect)
+    # The statements run on the connection, past the ORM: what the session holds is flushed first.
+    session.flush()
     versions: dict[int, LiveVersion] = {}
     stored: dict[tuple[int, int], Totals] = {}
     contacts: _Rows = []
     seen: set[int] = set()
-    for row in session.connection().execute(statement, {"ids": ids}).mappings():
+    guessed = _last_names
+    fetched = _Fetched(guessed, {}) if dialect == "postgresql" else None
+    parameters = {"ids": ids, "names": sorted(guessed)} if fetched else {"ids": ids}
+    for row in session.connection().execute(statement, parameters).mappings():
         version_id = row["v_id"]
         if version_id is not None and version_id not in versions:
             text = row["v_definition"]
@@ -154,7 +183,29 @@ def _read(session: Session, ids: list[int]) -> tuple[list[LiveVersion], dict[tup
             seen.add(row["c_id"])
             company = _prefixed(row, "co_", COMPANY_FACT_COLUMNS) if row["co_id"] is not None else None
             contacts.append((_prefixed(row, "c_", CONTACT_FACT_COLUMNS), company))
-    return sorted(versions.values(), key=lambda v: v.id), stored, contacts
+            if fetched is not None:
+                fetched.events[row["c_id"]] = [_event_fact(item) for item in row["e_events"] or ()]
+    return sorted(versions.values(), key=lambda v: v.id), stored, contacts, fetched
+
+
+def _events(
+    session: Session, ids: list[int], names: frozenset[str], fetched: _Fetched | None
+) -> dict[int, list[EventFact]]:
+    """The contacts' events of these names: those `_read` brought when they cover them, else read."""
+    global _last_names
+    if fetched is None or not names <= fetched.names:
+        _last_names = names
+        return events_by_contact(session, ids, names)
+    _last_names = names
+    if names == fetched.names:
+        return fetched.events
+    return {c: [e for e in events if e.name in names] for c, events in fetched.events.items()}
+
+
+def _event_fact(item: list[Any]) -> EventFact:
+    """An event of `json_build_array(name, properties, occurred_at)`: the time comes as ISO text."""
+    name, properties, occurred_at = item
+    return EventFact(name, properties, datetime.fromisoformat(occurred_at).astimezone(UTC))
 
 
 def _prefixed(row: Any, prefix: str, columns: Sequence[Any]) -> dict[str, Any]:
@@ -188,10 +239,27 @@ def _reading(dialect: str) -> Select[Any]:
         scores.c.by_rule.label("s_by_rule"),
     ]
     contacts, companies = Contact.__table__, Company.__table__
-    joined = (
-        contacts.outerjoin(companies, companies.c.id == contacts.c.company_id)
-        .outerjoin(live, true())
-        .outerjoin(scores, and_(scores.c.version_id == live.c.v_id, scores.c.contact_id == contacts.c.id))
+    joined = contacts.outerjoin(companies, companies.c.id == contacts.c.company_id)
+    extra: list[Any] = []
+    if dialect == "postgresql":
+        # The contact's events of the `:names` guessed (see `_last_names`), in the order they
+        # happened, as one JSON array: [[name, properties, occurred_at], …].
+        events = Event.__table__.alias("e")
+        item = func.json_build_array(events.c.name, events.c.properties, events.c.occurred_at)
+        aggregated = (
+            select(
+                func.json_agg(aggregate_order_by(item, events.c.occurred_at, events.c.id)).label("e_events")
+            )
+            .where(
+                events.c.contact_id == contacts.c.id,
+                events.c.name == any_(bindparam("names", type_=postgresql.ARRAY(String))),
+            )
+            .lateral("contact_events")
+        )
+        joined = joined.outerjoin(aggregated, true())
+        extra.append(type_coerce(aggregated.c.e_events, JSON).label("e_events"))
+    joined = joined.outerjoin(live, true()).outerjoin(
+        scores, and_(scores.c.version_id == live.c.v_id, scores.c.contact_id == contacts.c.id)
     )
     return (
         select(
@@ -199,6 +267,7 @@ def _reading(dialect: str) -> Select[Any]:
             *(column.label(f"co_{column.name}") for column in COMPANY_FACT_COLUMNS),
             *live.c,
             *totals,
+            *extra,
         )
         .select_from(joined)
         .where(_any_id(contacts.c.id, dialect))
