@@ -9,6 +9,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from funnelwise.auth.models import User
+from funnelwise.contacts.changes import log_property_changes, snapshot
 from funnelwise.contacts.companies import company_ids_by_domain, company_ids_by_name
 from funnelwise.contacts.fields import ContactCleaner, ContactDraft
 from funnelwise.contacts.identity import KEY_FIELDS, find_by_key, resolve_contact_id
@@ -87,6 +88,7 @@ def update_contact(session: Session, ctx: Context, contact_id: int, data: Contac
                 raise Conflict(field, f"{value!r} belongs to contact {existing} already", existing)
     if "email" in fields and contact.company_id is None and "company_id" not in fields:
         fields["company_id"] = auto_company_id(session, ctx, fields["email"])
+    before = _values(contact, fields, draft.properties)
 
     def write() -> None:
         for name, value in fields.items():
@@ -98,8 +100,19 @@ def update_contact(session: Session, ctx: Context, contact_id: int, data: Contac
 
     _write_or_conflict(session, write, fields)
     record_set_stages(session, ctx, [(contact.id, stage_before, contact.lifecycle_stage)], API)
+    log_property_changes(
+        session, contact.id, before, _values(contact, fields, draft.properties), contact.updated_at
+    )
     mark_due(session, ctx, [contact.id])
     return ContactOut.model_validate(contact)
+
+
+def _values(contact: Contact, fields: dict[str, Any], properties: dict[str, Any]) -> dict[str, Any]:
+    """The contact's current values of the fields and custom properties an update names."""
+    return snapshot(
+        {name: getattr(contact, name) for name in fields},
+        {name: contact.properties.get(name) for name in properties},
+    )
 
 
 def delete_contact(session: Session, contact_id: int) -> None:

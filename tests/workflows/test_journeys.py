@@ -16,11 +16,12 @@ from funnelwise.segments.lists import add_members, create_list
 from funnelwise.segments.schemas import ListIn, SegmentIn
 from funnelwise.segments.service import create_segment
 from funnelwise.tracking.log import record_event
+from funnelwise.tracking.models import Event
 from funnelwise.workflows.engine import run_all_due
 from funnelwise.workflows.models import Enrollment, StepRun
 from funnelwise.workflows.schemas import EnrollIn
 from funnelwise.workflows.service import apply_workflow, enroll_contacts, pause_workflow, resume_workflow
-from tests.factories import make_contact
+from tests.factories import make_contact, make_property
 
 
 def start(session: Session, ctx: Context, definition: dict[str, Any]) -> int:
@@ -374,3 +375,30 @@ def test_list_and_segment_triggers_enroll_the_contacts_they_name(
     work(sessions, ctx)
     with sessions() as session:
         assert templates_sent(session, bob) == ["vip-hi", "seoul-hi"]
+
+
+def test_a_property_going_from_trial_to_pro_starts_the_upgrade_journey(
+    sessions: sessionmaker[Session], ctx: Context, clock: SimulatedClock
+) -> None:
+    with sessions() as session:
+        make_property(session, ctx, "plan")
+        ada = make_contact(session, ctx, properties={"plan": "trial"}).id
+        bob = make_contact(session, ctx, properties={"plan": "free"}).id
+        clock.advance(timedelta(minutes=1))
+        trigger = {"type": "property_changed", "property": "plan", "from": "trial", "to": "pro"}
+        steps = [{"id": "thanks", "type": "send", "channel": "email", "template": "welcome-to-pro"}]
+        start(session, ctx, {"name": "upgraded", "trigger": trigger, "steps": steps})
+        update_contact(session, ctx, ada, ContactIn(properties={"plan": "pro"}, first_name="Ada"))
+        update_contact(session, ctx, bob, ContactIn(properties={"plan": "pro"}))
+        session.commit()
+    work(sessions, ctx)
+    with sessions() as session:
+        assert templates_sent(session, ada) == ["welcome-to-pro"]
+        assert templates_sent(session, bob) == []
+        changes = session.scalars(
+            select(Event.properties).where(Event.contact_id == ada, Event.name == "Property Changed")
+        ).all()
+        assert sorted((c["property"], c["from"], c["to"]) for c in changes) == [
+            ("first_name", None, "Ada"),
+            ("plan", "trial", "pro"),
+        ]
