@@ -3,10 +3,8 @@
 import hashlib
 import hmac
 import json
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import select, update
@@ -26,38 +24,7 @@ from tests.conftest import TEST_SECRET
 from tests.factories import make_contact, make_user
 from tests.messaging.support import SmtpSink
 from tests.sales.support import logged
-
-
-class Receiver:
-    """A local HTTP server that records every webhook and answers with the statuses it is given."""
-
-    def __init__(self, statuses: list[int] | None = None) -> None:
-        self.requests: list[tuple[dict[str, str], bytes]] = []
-        self.statuses = list(statuses or [])
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append((dict(self.headers), body))
-                self.send_response(receiver.statuses.pop(0) if receiver.statuses else 204)
-                self.end_headers()
-
-            def log_message(self, *_args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/sales"
-
-    def __enter__(self) -> "Receiver":
-        threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        ).start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+from tests.webhook_receiver import Receiver
 
 
 @pytest.fixture

@@ -4,9 +4,7 @@ import hashlib
 import hmac
 import json
 import socket
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -39,6 +37,7 @@ from funnelwise.workflows.effects import EFFECT_TYPES, EffectStep, run_effect
 from funnelwise.workflows.runtime import StepContext, StepFailed, StepRefused
 from tests.factories import make_contact, make_property, make_user
 from tests.sales.support import logged
+from tests.webhook_receiver import Receiver
 
 SECRET = "whsec-test-0123456789abcdef"
 
@@ -397,38 +396,6 @@ def test_an_unknown_pipeline_or_stage_is_refused_by_name(session: Session, ctx: 
 
 
 # Webhooks
-
-
-class Receiver:
-    """A local HTTP server that records every call and answers with the statuses it is given."""
-
-    def __init__(self, statuses: list[int] | None = None) -> None:
-        self.requests: list[tuple[dict[str, str], bytes]] = []
-        self.statuses = list(statuses or [])
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append((dict(self.headers), body))
-                self.send_response(receiver.statuses.pop(0) if receiver.statuses else 204)
-                self.end_headers()
-
-            def log_message(self, *_args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/funnelwise"
-
-    def __enter__(self) -> "Receiver":
-        threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        ).start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
