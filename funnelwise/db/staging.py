@@ -1,4 +1,5 @@
-"""Staging many rows on PostgreSQL with COPY, so one INSERT … SELECT can upsert them in the database."""
+"""Many rows into PostgreSQL with COPY: straight into a table, or staged so one INSERT … SELECT
+can upsert them in the database."""
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -39,6 +40,21 @@ def staged(session: Session, target: Table, rows: Sequence[dict[str, Any]]) -> I
     yield table(stage.name, *(column(name, target.c[name].type) for name in names))
     # Only on success: after an error the caller's savepoint rollback takes the table with it.
     stage.drop(connection)
+
+
+def copy_rows(session: Session, target: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Appends the rows to `target` with COPY: one stream, no statement per row and none to parse.
+
+    For rows that cannot clash with a unique key; a clash fails the whole COPY.
+    """
+    names = list(rows[0])
+    copy_sql = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(target.name), sql.SQL(", ").join(map(sql.Identifier, names))
+    )
+    driver = session.connection().connection.driver_connection
+    with driver.cursor() as cursor, cursor.copy(copy_sql) as copy:
+        for row in rows:
+            copy.write_row([_adapt(row[name]) for name in names])
 
 
 def _adapt(value: Any) -> Any:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from funnelwise.contacts.models import Contact
 from funnelwise.context import Context
 from funnelwise.db.dialect import dialect_name, insert, one_of
+from funnelwise.db.staging import copy_rows, staged
 from funnelwise.db.writes import write_retrying
 from funnelwise.messaging.outbox import OutboxMessage, OutboxStatus
 from funnelwise.workflows.definition import SendStep
@@ -151,9 +152,12 @@ class _Batch:
         match move:
             case GoOn(next=next_step, outcome=outcome):
                 self._record(enrollment, step_id, step_type, outcome)
-                enrollment.attempts = 0
-                enrollment.last_error = None
-                enrollment.wait_event = None
+                # Set only when they change: every attribute set costs the flush a column.
+                if enrollment.attempts:
+                    enrollment.attempts = 0
+                    enrollment.last_error = None
+                if enrollment.wait_event is not None:
+                    enrollment.wait_event = None
                 if next_step is None:
                     finish(enrollment, "completed", "reached the end", self.now)
                     return False
@@ -245,13 +249,24 @@ class _Batch:
     def write(self) -> None:
         """The batch's outbox rows and path rows; the enrollments' moves flush with the session."""
         if self.messages:
-            statement = insert(self.session, OutboxMessage.__table__).on_conflict_do_nothing(
-                index_elements=["idempotency_key"]
-            )
-            self.session.execute(statement, self.messages)
+            self._insert_messages()
         if self.runs:
-            self.session.execute(insert(self.session, StepRun.__table__), self.runs)
+            if dialect_name(self.session) == "postgresql":
+                # A step's (enrollment, seq) is written once: the claim's row lock guarantees it.
+                copy_rows(self.session, StepRun.__table__, self.runs)
+            else:
+                self.session.execute(insert(self.session, StepRun.__table__), self.runs)
         self.session.flush()
+
+    def _insert_messages(self) -> None:
+        """The outbox rows; a key already there (a repeated step, in theory) is skipped, not doubled."""
+        outbox = OutboxMessage.__table__
+        statement = insert(self.session, outbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
+        if dialect_name(self.session) != "postgresql":
+            self.session.execute(statement, self.messages)
+            return
+        with staged(self.session, outbox, self.messages) as stage:
+            self.session.execute(statement.from_select(list(stage.c.keys()), select(*stage.c)))
 
 
 def leavers(

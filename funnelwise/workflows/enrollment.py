@@ -20,12 +20,15 @@ from funnelwise.contacts.models import Contact
 from funnelwise.context import Context
 from funnelwise.db.dialect import dialect_name, insert, one_of
 from funnelwise.db.notify import notify_workers
+from funnelwise.db.staging import staged
 from funnelwise.segments.models import Segment, SegmentMembership
 from funnelwise.workflows.durations import parse_duration
 from funnelwise.workflows.models import Enrollment
 from funnelwise.workflows.versions import RunnableVersion
 
 ACTIVE = "active"
+# From this many enrollments on, PostgreSQL gets them by COPY rather than in the statement.
+STAGE_FROM = 200
 _enrollments = Enrollment.__table__
 
 
@@ -74,10 +77,7 @@ def enroll(
         }
         for candidate in chosen
     ]
-    statement = insert(session, _enrollments).on_conflict_do_nothing().returning(_enrollments.c.contact_id)
-    enrolled = sorted(
-        {contact_id for chunk in _chunks(rows) for contact_id in session.scalars(statement, chunk)}
-    )
+    enrolled = sorted({contact_id for chunk in _chunks(rows) for contact_id in _insert(session, chunk)})
     for candidate in chosen:
         if candidate.contact_id not in enrolled:
             skipped[candidate.contact_id] = "enrolled already by this trigger or concurrently"
@@ -147,7 +147,21 @@ def _refusals(
     return refused
 
 
-def _chunks(rows: list[dict[str, Any]], size: int = 1000) -> list[list[dict[str, Any]]]:
+def _insert(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Inserts the enrollments no unique key refuses; the contacts enrolled."""
+    statement = insert(session, _enrollments).on_conflict_do_nothing()
+    if dialect_name(session) != "postgresql" or len(rows) < STAGE_FROM:
+        return list(session.scalars(statement.returning(_enrollments.c.contact_id), rows))
+    with staged(session, _enrollments, rows) as stage:
+        source = select(*stage.c)
+        return list(
+            session.scalars(
+                statement.from_select(list(stage.c.keys()), source).returning(_enrollments.c.contact_id)
+            )
+        )
+
+
+def _chunks(rows: list[dict[str, Any]], size: int = 5000) -> list[list[dict[str, Any]]]:
     return [rows[start : start + size] for start in range(0, len(rows), size)]
 
 

@@ -9,6 +9,7 @@ step run again after a crash decides the same.
 
 import hashlib
 import logging
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -146,15 +147,18 @@ def _arrivals(
         )
     ).all()
     condition = parse_condition(step.condition()) if step.where else None
-    found: set[int] = set()
-    for enrollment in group:
-        for row in rows:
-            if row.contact_id != enrollment.contact_id or row.received_at < enrollment.step_entered_at:
-                continue
-            if condition is None or _event_passes(batch, condition, step.event, row):
-                found.add(enrollment.id)
-                break
-    return found
+    by_contact: dict[int, list[Any]] = defaultdict(list)
+    for row in rows:
+        by_contact[row.contact_id].append(row)
+    return {
+        enrollment.id
+        for enrollment in group
+        if any(
+            row.received_at >= enrollment.step_entered_at
+            and (condition is None or _event_passes(batch, condition, step.event, row))
+            for row in by_contact[enrollment.contact_id]
+        )
+    }
 
 
 def _event_passes(batch: Batch, condition: Any, name: str, row: Any) -> bool:
