@@ -30,7 +30,6 @@ from funnelwise.context import Context
 from funnelwise.db.notify import CHANNEL
 from funnelwise.reactions.periodic import run_periodic
 from funnelwise.reactions.run import react_pending
-from funnelwise.tracking.resolver import BATCH as RESOLVER_BATCH
 from funnelwise.tracking.resolver import resolve_pending
 from funnelwise.workflows.engine import run_due
 
@@ -56,9 +55,6 @@ class Worker:
         self._poll_seconds = poll_seconds
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._burst = False
-        # On SQLite the servers' writes go first through the writer gate instead.
-        self._rests_in_bursts = sessions.kw["bind"].dialect.name == "postgresql"
 
     def wake(self) -> None:
         """There is new work: the loop runs now instead of at its next poll."""
@@ -88,14 +84,7 @@ class Worker:
         while not self._stop.is_set():
             self._wake.clear()
             try:
-                started = time.monotonic()
                 busy = self._work_once()
-                if self._burst and self._rests_in_bursts:
-                    # A full batch of the intake means the servers are taking a burst of tracking
-                    # calls. The worker's queries run in database backends its niceness does not
-                    # reach, so it rests as long as the batch took and leaves the servers the rest
-                    # of the CPU: the burst is logged at half speed while it lasts, then at full.
-                    self._stop.wait(time.monotonic() - started)
                 if (now := time.monotonic()) >= next_tick:
                     self._periodic(full_pass=now >= next_full_pass)
                     next_tick = now + PERIODIC_SECONDS
@@ -113,7 +102,6 @@ class Worker:
         resolved = resolve_pending(self._sessions, self._ctx)
         reacted = react_pending(self._sessions, self._ctx)
         ran = run_due(self._sessions, self._ctx)
-        self._burst = resolved.claimed >= RESOLVER_BATCH
         return bool(resolved.claimed or reacted.claimed or ran.claimed)
 
     def _periodic(self, full_pass: bool) -> None:
