@@ -203,8 +203,12 @@ def change_stage(
     force: bool = False,
     user_id: int | None = None,
     reason: str = "",
+    source: str = "user",
 ) -> StageChangeOut:
-    """Moves one contact to `stage`; a move back (or out of disqualified) needs `force`."""
+    """Moves one contact to `stage`; a move back (or out of disqualified) needs `force`.
+
+    `source` names who moved it in the stage history: a user, or a workflow step.
+    """
     target = _stage(stage)
     if user_id is not None and session.get(User, user_id) is None:
         raise InvalidInput.single("user_id", f"no user with id {user_id}")
@@ -230,7 +234,7 @@ def change_stage(
         from_stage=current,
         to_stage=target,
         at=now,
-        source="user",
+        source=source,
         user_id=user_id,
         forced=backwards,
         reason=reason,

@@ -173,7 +173,7 @@ def _move_stage(session: Session, ctx: Context, stage: str, run: StepContext, ci
     """Forward only, as a rule moves contacts: a move back changes nothing and is no error."""
     reason = f"workflow {run.workflow_name!r} (version {run.version}), step {run.step_id!r}"
     try:
-        moved = change_stage(session, ctx, cid, stage, reason=reason)
+        moved = change_stage(session, ctx, cid, stage, reason=reason, source="workflow")
     except Conflict:  # a move back needs force, which only a person may use
         current = session.scalar(select(Contact.lifecycle_stage).where(Contact.id == cid))
         return f"stage unchanged (already {current}; a workflow moves contacts forward only)"

@@ -272,6 +272,7 @@ def test_a_workflow_moves_the_stage_forward_with_history_and_event(session: Sess
     )
     (_id, contact, properties) = logged(session, STAGE_CHANGED)[-1]
     assert (contact, properties["from_stage"], properties["to_stage"]) == (ada, "lead", "sql")
+    assert properties["source"] == "workflow"
 
 
 def test_a_workflow_never_moves_the_stage_back(session: Session, ctx: Context) -> None:
