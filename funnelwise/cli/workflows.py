@@ -16,13 +16,14 @@ from funnelwise.workflows.service import (
     apply_workflow,
     enroll_contacts,
     list_workflows,
+    load_workflow,
     pause_workflow,
     resume_workflow,
     validate_workflow,
     workflow_id_named,
 )
 from funnelwise.workflows.simulate import format_simulation, read_contacts, read_events, simulate
-from funnelwise.workflows.status import contact_journeys, load_workflow, workflow_status
+from funnelwise.workflows.status import contact_journeys, workflow_status
 
 workflow = typer.Typer(help="Journeys: define, run, watch and simulate workflows.", no_args_is_help=True)
 FileArgument = typer.Argument(

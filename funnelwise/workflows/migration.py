@@ -9,7 +9,7 @@ from funnelwise.db.types import UTCDateTime
 from funnelwise.errors import InvalidInput
 from funnelwise.workflows.models import Enrollment, WorkflowVersion
 from funnelwise.workflows.schemas import EnrollmentStatus, MigrateOut, StrandedOut
-from funnelwise.workflows.status import load_workflow
+from funnelwise.workflows.service import load_workflow
 
 
 def migrate_enrollments(

@@ -18,7 +18,6 @@ are asked again on later ticks of that day, and enroll if the rules then allow i
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import String, and_, bindparam, func, literal, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,6 +31,7 @@ from funnelwise.segments.models import Segment, SegmentMembership
 from funnelwise.workflows.cron import parse_cron
 from funnelwise.workflows.definition import DateTrigger, ScheduleTrigger
 from funnelwise.workflows.enrollment import Candidate, enroll
+from funnelwise.workflows.local_time import contact_zone, local_date
 from funnelwise.workflows.models import Enrollment, ScheduleFiring, Workflow
 from funnelwise.workflows.versions import RunnableVersion, Versions
 
@@ -113,8 +113,8 @@ def fire_dates(
     ).all()
     found: dict[int, str] = {}
     for contact_id, zone, value in rows:
-        tz = _zone(zone, ctx.settings.tz)
-        base = _as_date(value, tz)
+        tz = contact_zone(zone, ctx.settings.tz)
+        base = local_date(value, tz)
         if base is None:
             continue
         day = occurrence_due(trigger, base, tz, now, earliest)
@@ -234,30 +234,6 @@ def _date_value(session: Session, name: str) -> ColumnElement[Any]:
     if name in _COLUMNS:
         return getattr(Contact, name)
     return _property_text(session, name)
-
-
-def _as_date(value: Any, tz: tzinfo) -> date | None:
-    """The local date of a stored date (`2026-03-01`), date-time or timestamp column value."""
-    if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(tz).date()
-    if not isinstance(value, str):
-        return None
-    try:
-        if len(value) == 10:
-            return date.fromisoformat(value)
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(tz).date()
-
-
-def _zone(name: str | None, default: tzinfo) -> tzinfo:
-    if name:
-        try:
-            return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-    return default
 
 
 def next_moments(trigger: DateTrigger, zones: set[tzinfo], after: datetime) -> Iterator[datetime]:

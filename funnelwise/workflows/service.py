@@ -92,7 +92,7 @@ def list_workflows(session: Session) -> list[WorkflowOut]:
 
 def get_workflow(session: Session, workflow_id: int) -> WorkflowDetail:
     """The workflow with every version, newest first."""
-    workflow = _load(session, workflow_id)
+    workflow = load_workflow(session, workflow_id)
     versions = session.scalars(
         select(WorkflowVersion)
         .where(WorkflowVersion.workflow_id == workflow_id)
@@ -118,7 +118,7 @@ def workflow_id_named(session: Session, name: str) -> int:
 
 def pause_workflow(session: Session, ctx: Context, workflow_id: int) -> WorkflowOut:
     """An active workflow stops enrolling and moving contacts until it is resumed."""
-    workflow = _load(session, workflow_id, lock=True)
+    workflow = load_workflow(session, workflow_id, lock=True)
     if workflow.status == Status.DRAFT:
         raise Conflict(
             "status", f"workflow {workflow.name!r} is a draft and has not started; resume it to start it"
@@ -128,12 +128,12 @@ def pause_workflow(session: Session, ctx: Context, workflow_id: int) -> Workflow
 
 def resume_workflow(session: Session, ctx: Context, workflow_id: int) -> WorkflowOut:
     """A draft or paused workflow becomes active."""
-    return _set_status(session, ctx, _load(session, workflow_id, lock=True), Status.ACTIVE)
+    return _set_status(session, ctx, load_workflow(session, workflow_id, lock=True), Status.ACTIVE)
 
 
 def enroll_contacts(session: Session, ctx: Context, workflow_id: int, data: EnrollIn) -> EnrollOut:
     """Enrolls contacts by hand in an active workflow's current version, by its enrollment rules."""
-    workflow = _load(session, workflow_id)
+    workflow = load_workflow(session, workflow_id)
     if workflow.status != Status.ACTIVE:
         raise Conflict(
             "status", f"workflow {workflow.name!r} is {workflow.status}; resume it to enroll contacts"
@@ -168,7 +168,7 @@ def _latest(session: Session, workflow_id: int) -> WorkflowVersion | None:
     )
 
 
-def _load(session: Session, workflow_id: int, *, lock: bool = False) -> Workflow:
+def load_workflow(session: Session, workflow_id: int, *, lock: bool = False) -> Workflow:
     query = select(Workflow).where(Workflow.id == workflow_id)
     workflow = session.scalar(query.with_for_update() if lock else query)
     if workflow is None:

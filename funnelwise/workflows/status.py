@@ -15,7 +15,6 @@ from funnelwise.contacts.pagination import decode_cursor, encode_cursor
 from funnelwise.contacts.schemas import Page
 from funnelwise.contacts.service import load_contact
 from funnelwise.db.dialect import one_of
-from funnelwise.errors import NotFound
 from funnelwise.workflows.models import Enrollment, StepRun, Workflow, WorkflowVersion
 from funnelwise.workflows.schemas import (
     EnrollmentOut,
@@ -28,17 +27,11 @@ from funnelwise.workflows.schemas import (
     VersionTotalsOut,
     WorkflowStatusOut,
 )
+from funnelwise.workflows.service import load_workflow
 
 # Statuses of an enrollment that ended at its step for a reason other than reaching the end.
 _ENDED_THERE = (EnrollmentStatus.EXITED, EnrollmentStatus.CONVERTED, EnrollmentStatus.FAILED)
 _Counts = dict[tuple[int, str], dict[str, int]]
-
-
-def load_workflow(session: Session, workflow_id: int) -> Workflow:
-    workflow = session.get(Workflow, workflow_id)
-    if workflow is None:
-        raise NotFound("workflow", workflow_id)
-    return workflow
 
 
 def workflow_status(session: Session, workflow_id: int) -> WorkflowStatusOut:

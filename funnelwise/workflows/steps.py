@@ -13,12 +13,11 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from funnelwise.conditions import EventFact, Facts, evaluate, parse_condition
+from funnelwise.conditions import EventFact, Facts, evaluate
 from funnelwise.contacts.models import Contact
 from funnelwise.context import Context
 from funnelwise.db.dialect import one_of
@@ -36,6 +35,7 @@ from funnelwise.workflows.definition import (
 )
 from funnelwise.workflows.durations import parse_duration
 from funnelwise.workflows.enrollment import Candidate, enroll, matching_among
+from funnelwise.workflows.local_time import contact_zone, local_date
 from funnelwise.workflows.models import Enrollment
 from funnelwise.workflows.moves import Fail, GoOn, Leave, Move, Wait
 from funnelwise.workflows.runtime import StepContext, StepFailed, StepRefused
@@ -104,8 +104,8 @@ def _wait_until(
     moves: dict[int, Move] = {}
     for enrollment in group:
         contact = contacts.get(enrollment.contact_id)
-        tz = _timezone(contact, batch.ctx)
-        on_date = _date_of(contact, step.date_property) if step.date_property else None
+        tz = contact_zone(contact.timezone if contact else None, batch.ctx.settings.tz)
+        on_date = _date_of(contact, step.date_property, tz) if step.date_property else None
         if step.date_property and on_date is None:
             moves[enrollment.id] = GoOn(step.next, f"went on at once: no {step.date_property} to wait for")
             continue
@@ -146,7 +146,7 @@ def _arrivals(
             Event.received_at >= since,
         )
     ).all()
-    condition = parse_condition(step.condition()) if step.where else None
+    condition = version.condition(step.condition()) if step.where else None
     by_contact: dict[int, list[Any]] = defaultdict(list)
     for row in rows:
         by_contact[row.contact_id].append(row)
@@ -270,29 +270,13 @@ def _effect(batch: Batch, version: RunnableVersion, step: Any, enrollment: Enrol
         return Fail(f"{type(exc).__name__}: {exc}")
 
 
-def _timezone(contact: Contact | None, ctx: Context) -> Any:
-    if contact is not None and contact.timezone:
-        try:
-            return ZoneInfo(contact.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-    return ctx.settings.tz
-
-
-def _date_of(contact: Contact | None, name: str) -> date | None:
+def _date_of(contact: Contact | None, name: str, tz: Any) -> date | None:
     if contact is None:
         return None
     value = (
         getattr(contact, name, None) if name in ("created_at", "updated_at") else contact.properties.get(name)
     )
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00")).date()
-        except ValueError:
-            return None
-    return value if isinstance(value, date) else None
+    return local_date(value, tz)
 
 
 _RUNNERS: dict[str, Runner] = {

@@ -1,5 +1,6 @@
 """A stored workflow version, read back and made ready to run: steps by id, conditions parsed."""
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -23,15 +24,19 @@ class RunnableVersion:
     steps: dict[str, Step]
     goal: Condition | None
     exits: list[Condition]
-    _conditions: dict[int, Condition] = field(default_factory=dict, compare=False)
+    _conditions: dict[str, Condition] = field(default_factory=dict, compare=False)
 
     @property
     def first_step(self) -> str:
         return self.definition.steps[0].id
 
     def condition(self, data: dict[str, Any]) -> Condition:
-        """The parsed form of a condition the definition holds (parsed once per version)."""
-        key = id(data)
+        """The parsed form of a condition the definition holds (parsed once per version).
+
+        Keyed by its canonical JSON: a condition built afresh on each call (a trigger's event
+        test) finds its parse, and two conditions never share one.
+        """
+        key = json.dumps(data, sort_keys=True, default=str)
         if key not in self._conditions:
             self._conditions[key] = parse_condition(data)
         return self._conditions[key]
