@@ -281,7 +281,7 @@ def _by_hand_phase(
                 {"idempotency_key": f"wf-{row.id}-{seq}", "contact_id": row.contact_id, "channel": "email",
                  "template": step_id, "status": OutboxStatus.QUEUED, "source": "workflow",
                  "workflow_id": row.workflow_id, "enrollment_id": row.id, "step_id": step_id,
-                 "variables": {"trigger": row.context}, "created_at": now, "updated_at": now}
+                 "variables": {"trigger": row.context}, "due_at": now, "created_at": now, "updated_at": now}
             )  # fmt: skip
     moves.append(
         {"b_id": row.id, "b_step": step, "b_seq": row.seq + len(taken), "b_status": status, "b_entered": now,

@@ -4,7 +4,7 @@ from funnelwise.auth.models import ApiKey, User
 from funnelwise.commerce.models import Order, OrderItem, Product
 from funnelwise.contacts.models import Company, Contact, ContactIdentity, PropertyDefinition
 from funnelwise.db.base import Base
-from funnelwise.messaging.models import Consent
+from funnelwise.messaging.models import Broadcast, Consent, MessageTemplate, Suppression
 from funnelwise.messaging.outbox import OutboxMessage
 from funnelwise.reactions.models import DueContact
 from funnelwise.sales.models import (
@@ -39,6 +39,7 @@ __all__ = [
     "ApiKey",
     "AssignmentRule",
     "Base",
+    "Broadcast",
     "Company",
     "Consent",
     "Contact",
@@ -54,6 +55,7 @@ __all__ = [
     "FormSubmission",
     "IngestWarning",
     "IntakeMessage",
+    "MessageTemplate",
     "Order",
     "OrderItem",
     "OutboxMessage",
@@ -76,6 +78,7 @@ __all__ = [
     "StaticList",
     "StaticListMember",
     "StepRun",
+    "Suppression",
     "User",
     "Workflow",
     "WorkflowVersion",

@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from funnelwise.db.base import Base
@@ -18,15 +18,23 @@ from funnelwise.db.types import BigIntId, JSONDoc, UTCDateTime
 
 
 class OutboxStatus(StrEnum):
+    """queued → sending → sent, or failed (with the reason), suppressed (with the reason, never sent),
+    or unknown: a crash came between the provider taking it and our recording that (not retried)."""
+
     QUEUED = "queued"
+    SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    SUPPRESSED = "suppressed"
     UNKNOWN = "unknown"
 
 
 class OutboxMessage(Base):
     __tablename__ = "outbox_messages"
-    __table_args__ = (Index("ix_outbox_messages_status_created_at", "status", "created_at"),)
+    __table_args__ = (
+        Index("ix_outbox_messages_status_due_at", "status", "due_at"),
+        Index("ix_outbox_messages_contact_id_sent_at", "contact_id", "sent_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
@@ -41,6 +49,27 @@ class OutboxMessage(Base):
     enrollment_id: Mapped[int | None] = mapped_column(BigIntId, nullable=True)
     step_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     variables: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
+    broadcast_id: Mapped[int | None] = mapped_column(BigIntId, nullable=True, index=True)
+    variant: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    purpose: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    topic: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Not before this time: a throttled broadcast, a night-time hold or a best hour set it later.
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Why it waits (night-time hold, quiet hours, best hour) or why it was suppressed or failed.
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    recipient: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    provider: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    provider_message_id: Mapped[str | None] = mapped_column(String(255), nullable=True, index=True)
+    # What was rendered, kept by the development outbox so a new user sees what would have gone out.
+    rendered: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc, nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    clicked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    complained_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -15,7 +15,7 @@ from pydantic_core import ErrorDetails, PydanticCustomError
 from funnelwise.conditions import Condition, parse_condition
 from funnelwise.contacts.fields import LifecycleStage
 from funnelwise.errors import FieldError, InvalidInput
-from funnelwise.messaging.consent import Channel
+from funnelwise.messaging.message import MessageChannel
 from funnelwise.workflows.cron import CronError, check_cron
 from funnelwise.workflows.durations import DurationError, parse_duration
 
@@ -178,7 +178,7 @@ class SendStep(_Linear):
     """Send a template on a channel, through the message outbox."""
 
     type: Literal["send"]
-    channel: Channel
+    channel: MessageChannel
     template: Name
 
 

@@ -225,6 +225,7 @@ class _Batch:
                 "enrollment_id": enrollment.id,
                 "step_id": step.id,
                 "variables": {"trigger": enrollment.context},
+                "due_at": self.now,
                 "created_at": self.now,
                 "updated_at": self.now,
             }
