@@ -46,6 +46,16 @@ class Settings(BaseSettings):
     # webhook URL must not reach into the network Funnelwise runs in.
     webhook_allow_private: bool = False
 
+    # --- Messaging: the sender, caps and timing ---
+
+    # --- Messaging: email (SMTP pool, DKIM, bounce webhooks) ---
+
+    # --- Messaging: SMS, KakaoTalk, push and generic HTTP providers ---
+
+    # --- Messaging: consent and the advertising law ---
+
+    # --- Messaging: broadcasts ---
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
