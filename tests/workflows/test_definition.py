@@ -42,7 +42,8 @@ def test_an_unknown_step_type_and_channel_are_named_with_what_is_allowed() -> No
     found = errors_of(welcome(steps=bad))
 
     assert found[0] == FieldError(
-        "steps[0].channel", "unknown channel 'fax'; expected one of 'email', 'sms', 'kakao' or 'push'"
+        "steps[0].channel",
+        "unknown channel 'fax'; expected one of 'email', 'sms', 'kakao', 'kakao_brand', 'push' or 'webhook'",
     )
     assert found[1].field == "steps[1].type"
     assert found[1].message.startswith("unknown type 'sleep'; expected one of 'send', 'wait', 'wait_until'")
