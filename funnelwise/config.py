@@ -53,6 +53,22 @@ class Settings(BaseSettings):
     # --- Messaging: SMS, KakaoTalk, push and generic HTTP providers ---
 
     # --- Messaging: consent and the advertising law ---
+    # The topics a contact subscribes to per channel; "night" (night-time advertising) is reserved.
+    consent_topics: list[str] = ["newsletter", "product_news", "promotions"]
+    # How the preference page and notices name a topic, when not by its built-in label.
+    consent_topic_labels: dict[str, str] = {}
+    # Topics whose consents carry no advertising: no two-yearly reconfirmation, no result notices.
+    informational_topics: list[str] = []
+    # The sender's name and contact (phone, address) the law asks in every advertising message.
+    sender_name: str | None = None
+    sender_contact: str | None = None
+    # The free opt-out number advertising SMS must carry ("무료수신거부 080-…"); none → no ad SMS.
+    sms_optout_number: str | None = None
+    # How to stop Kakao brand messages and advertising push notifications.
+    kakao_optout_instruction: str = "채널 차단"
+    push_optout_instruction: str = "앱 설정 > 알림"
+    # Notify the person of the result when they opt in to or out of advertising (the law's 14 days).
+    consent_result_notices: bool = True
 
     # --- Messaging: broadcasts ---
 
