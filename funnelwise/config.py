@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from datetime import time
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -47,10 +48,61 @@ class Settings(BaseSettings):
     webhook_allow_private: bool = False
 
     # --- Messaging: the sender, caps and timing ---
+    # How many due messages one sender batch claims, and how many provider calls run at once.
+    send_batch_size: int = Field(default=500, ge=1, le=10_000)
+    send_concurrency: int = Field(default=10, ge=1, le=500)
+    # The same template to the same contact within this many hours is suppressed (0: off).
+    dedupe_hours: int = Field(default=24, ge=0)
+    # Caps on advertising messages per contact across channels, in any 24 hours / 7 days.
+    cap_advertising_per_day: int | None = Field(default=None, ge=0)
+    cap_advertising_per_week: int | None = Field(default=None, ge=0)
+    # Advertising waits out these local hours, e.g. "22:00-09:00" (the law's 21:00 to 08:00 night
+    # rule for SMS, Kakao and push applies regardless).
+    quiet_hours: str | None = None
 
     # --- Messaging: email (SMTP pool, DKIM, bounce webhooks) ---
+    # Connections to the SMTP server kept open and reused by the sender.
+    smtp_pool_size: int = Field(default=4, ge=1, le=100)
+    # At most this many emails a second (a provider's sending limit); unset: as fast as it takes them.
+    smtp_rate_per_second: float | None = Field(default=None, gt=0)
+    smtp_timeout_seconds: float = Field(default=30, gt=0)
+    # The envelope sender (MAIL FROM), where DSN bounce mail goes; unset: the address of mail_from.
+    mail_return_path: str | None = None
+    # DKIM signing, on when a key (PEM text or a path to a PEM file) and a selector are set; the
+    # domain defaults to mail_from's.
+    dkim_private_key: str | None = Field(default=None, repr=False)
+    dkim_selector: str | None = None
+    dkim_domain: str | None = None
+    # Open pixel and click tracking in email HTML.
+    email_track_opens: bool = True
+    email_track_clicks: bool = True
+    # Bounce and complaint webhooks (/hooks/email/{provider}?token=...) answer 403 while this is unset.
+    email_webhook_token: str | None = Field(default=None, repr=False)
 
     # --- Messaging: SMS, KakaoTalk, push and generic HTTP providers ---
+    # Solapi (SMS/LMS, Kakao AlimTalk and brand messages): on when the key and secret are set.
+    solapi_api_key: str | None = None
+    solapi_api_secret: str | None = Field(default=None, repr=False)
+    solapi_base_url: str = "https://api.solapi.com"
+    # The registered sender number of SMS/LMS and of Kakao messages, digits only: "0212345678".
+    sms_from: str | None = None
+    # The Kakao business channel (pfId) AlimTalk and brand messages are sent from.
+    solapi_kakao_pf_id: str | None = None
+    # Brand-message targeting: "I" (the channel's friends) is the only one Kakao allows unlicensed.
+    solapi_bms_targeting: Literal["I", "M", "N"] = "I"
+    # FCM HTTP v1 (mobile and web push): the service account's JSON key, as a file or inline.
+    fcm_service_account_file: Path | None = None
+    fcm_service_account_json: str | None = Field(default=None, repr=False)
+    fcm_base_url: str = "https://fcm.googleapis.com"
+    # The generic HTTP JSON adapter: POSTs each message of the listed channels to this URL.
+    generic_http_url: str | None = None
+    generic_http_headers: dict[str, str] = Field(default_factory=dict, repr=False)
+    generic_http_channels: str = ""
+    # Signs `webhook` channel messages (Funnelwise-Signature) when the template names no secret.
+    webhook_channel_secret: str | None = Field(default=None, repr=False)
+    # The `?token=` that delivery reports (POST /hooks/solapi, /hooks/generic) must carry; unset,
+    # the report endpoints refuse every call.
+    provider_webhook_token: str | None = Field(default=None, repr=False)
 
     # --- Messaging: consent and the advertising law ---
     # The topics a contact subscribes to per channel; "night" (night-time advertising) is reserved.
@@ -71,6 +123,17 @@ class Settings(BaseSettings):
     consent_result_notices: bool = True
 
     # --- Messaging: broadcasts ---
+    # Send-time optimisation: a contact's best hour comes from their opens and clicks of this many
+    # days, once they have at least this many; before that the population's, or this default hour.
+    send_time_lookback_days: int = Field(default=180, ge=1)
+    send_time_min_events: int = Field(default=3, ge=1)
+    send_time_default_hour: int = Field(default=10, ge=0, le=23)
+    # A broadcast writes its outbox rows this many contacts per transaction; a crash resumes there.
+    broadcast_chunk_size: int = Field(default=10_000, ge=1)
+    # A broadcast left `sending` this long without progress (its process died) is resumed.
+    broadcast_stale_minutes: int = Field(default=5, ge=1)
+    # A broadcast's conversions: its conversion event within this many days after a message.
+    broadcast_conversion_days: int = Field(default=7, ge=1)
 
     @field_validator("timezone")
     @classmethod
@@ -79,6 +142,19 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown IANA timezone {value!r}, for example 'Asia/Seoul'") from exc
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours_window(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        start, dash, end = value.partition("-")
+        try:
+            if not dash or time.fromisoformat(start.strip()) == time.fromisoformat(end.strip()):
+                raise ValueError
+        except ValueError:
+            raise ValueError(f"quiet hours {value!r} must be two different times, e.g. '22:00-09:00'") from None
         return value
 
     @field_validator("default_region")

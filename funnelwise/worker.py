@@ -2,8 +2,9 @@
 
 It runs the resolver (identity resolution of accepted tracking messages), then the reactions of the
 contacts those messages and other changes touched (scores, stages, segments, workflow triggers),
-then the workflow enrollments that are due, and, as time passes, the work that falls due with time
-alone (stale segments, overdue tasks, scheduled and date triggers). It wakes the moment there is
+then the workflow enrollments that are due, then the messages due to be sent, and, as time
+passes, the work that falls due with time alone (stale segments, overdue tasks, scheduled and date
+triggers). It wakes the moment there is
 work: a byte on its wake pipe from the `funnelwise serve` that started it, a PostgreSQL NOTIFY from
 any server, and a poll as the fallback.
 
@@ -28,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from funnelwise.config import Settings
 from funnelwise.context import Context
 from funnelwise.db.notify import CHANNEL
+from funnelwise.messaging.sender import Sender
 from funnelwise.reactions.periodic import run_periodic
 from funnelwise.reactions.run import react_pending
 from funnelwise.tracking.resolver import resolve_pending
@@ -55,6 +57,7 @@ class Worker:
         self._poll_seconds = poll_seconds
         self._wake = threading.Event()
         self._stop = threading.Event()
+        self._sender: Sender | None = None
 
     def wake(self) -> None:
         """There is new work: the loop runs now instead of at its next poll."""
@@ -96,13 +99,24 @@ class Worker:
                 continue
             if not busy:
                 self._wake.wait(self._poll_seconds)
+        if self._sender is not None:
+            self._sender.close()
+            self._sender = None
 
     def _work_once(self) -> bool:
         """One batch of each kind of waiting work; whether any was found (more may be waiting)."""
         resolved = resolve_pending(self._sessions, self._ctx)
         reacted = react_pending(self._sessions, self._ctx)
         ran = run_due(self._sessions, self._ctx)
-        return bool(resolved.claimed or reacted.claimed or ran.claimed)
+        delivered = self.sender.deliver_due()
+        return bool(resolved.claimed or reacted.claimed or ran.claimed or delivered.claimed)
+
+    @property
+    def sender(self) -> Sender:
+        """Made on first use, in the loop's thread: its event loop and pooled connections stay there."""
+        if self._sender is None:
+            self._sender = Sender(self._sessions, self._ctx)
+        return self._sender
 
     def _periodic(self, full_pass: bool) -> None:
         try:

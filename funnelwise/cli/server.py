@@ -3,6 +3,7 @@
 import contextlib
 import logging
 import os
+from pathlib import Path
 
 import typer
 import uvicorn
@@ -11,6 +12,7 @@ from funnelwise.api.app import create_app
 from funnelwise.cli.runtime import console, load_settings, runtime
 from funnelwise.db.engine import make_engine
 from funnelwise.db.migrate import current_revision, head_revision, upgrade
+from funnelwise.messaging.sink import MailSink
 from funnelwise.worker import Worker
 
 db = typer.Typer(help="Database migrations.", no_args_is_help=True)
@@ -28,14 +30,30 @@ def serve(
     ),
     port: int | None = typer.Option(None, help="Port [default: FUNNELWISE_PORT or 8000]"),
     access_log: bool = typer.Option(False, help="Log every request (costs throughput under load)"),
+    smtp_sink: bool = typer.Option(
+        False, help="Keep every email in a folder instead of sending it (an embedded SMTP server)"
+    ),
+    smtp_sink_port: int = typer.Option(2525, help="Port of the embedded SMTP sink"),
+    smtp_sink_dir: Path = typer.Option(Path("funnelwise-mail"), help="Where the sink keeps .eml files"),
 ) -> None:
-    """Run the API (with SQLite, the database file is created and migrated first)."""
+    """Run the API and the worker (with SQLite, the database file is created and migrated first)."""
     run = runtime()
+    sink = None
+    if smtp_sink:
+        sink = MailSink(smtp_sink_dir.resolve(), port=smtp_sink_port)
+        sink.start()
+        run.settings.smtp_host, run.settings.smtp_port = sink.host, sink.port
+        run.settings.smtp_security, run.settings.smtp_username = "none", None
+        console.print(f"Emails are kept in {sink.folder} (SMTP sink on {sink.host}:{sink.port}), not sent")
     app = create_app(run.settings, engine=run.engine, clock=run.context.clock)
     host = host or run.settings.host
     port = port or run.settings.port
     console.print(f"Funnelwise on http://{host}:{port}  (database: {run.engine.url.render_as_string()})")
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=access_log)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="info", access_log=access_log)
+    finally:
+        if sink is not None:
+            sink.stop()
 
 
 def worker(

@@ -1,0 +1,60 @@
+"""An outbox row as the sender holds it between claiming it and recording what became of it."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row
+
+from funnelwise.messaging.message import MessageChannel
+
+
+@dataclass(frozen=True)
+class ClaimedMessage:
+    id: int
+    idempotency_key: str
+    contact_id: int
+    channel: MessageChannel
+    template: str
+    source: str
+    purpose: str | None
+    topic: str | None
+    variables: dict[str, Any]
+    attempts: int
+    reason: str | None
+    workflow_id: int | None
+    broadcast_id: int | None
+    variant: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: Row[Any]) -> "ClaimedMessage":
+        return cls(
+            id=row.id,
+            idempotency_key=row.idempotency_key,
+            contact_id=row.contact_id,
+            channel=MessageChannel(row.channel),
+            template=row.template,
+            source=row.source,
+            purpose=row.purpose,
+            topic=row.topic,
+            variables=row.variables or {},
+            attempts=row.attempts,
+            reason=row.reason,
+            workflow_id=row.workflow_id,
+            broadcast_id=row.broadcast_id,
+            variant=row.variant,
+            created_at=row.created_at,
+        )
+
+    @property
+    def event_properties(self) -> dict[str, Any]:
+        """What every event about this message carries, so reports can group by any of it."""
+        return {
+            "message_id": self.id,
+            "template": self.template,
+            "channel": self.channel.value,
+            "workflow_id": self.workflow_id,
+            "broadcast_id": self.broadcast_id,
+            "variant": self.variant,
+        }
