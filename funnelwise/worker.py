@@ -108,8 +108,17 @@ class Worker:
         resolved = resolve_pending(self._sessions, self._ctx)
         reacted = react_pending(self._sessions, self._ctx)
         ran = run_due(self._sessions, self._ctx)
-        delivered = self.sender.deliver_due()
-        return bool(resolved.claimed or reacted.claimed or ran.claimed or delivered.claimed)
+        return bool(resolved.claimed or reacted.claimed or ran.claimed or self._deliver())
+
+    def _deliver(self) -> bool:
+        """One batch of due messages; a fault there must not stop the rest of the worker's work."""
+        try:
+            return self.sender.deliver_due().claimed > 0
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception:
+            logger.exception("sending a batch of messages failed; it is tried again after a pause")
+            return False
 
     @property
     def sender(self) -> Sender:
