@@ -1,4 +1,4 @@
-"""Reading the outbox: what journeys decided to send, newest first, for the API and the CLI."""
+"""Reading the outbox: every message decided on, newest first, with what became of it and why."""
 
 from datetime import datetime
 from typing import Any
@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from funnelwise.errors import NotFound
 from funnelwise.messaging.outbox import OutboxMessage
 
 MAX_LIMIT = 500
@@ -25,8 +26,26 @@ class OutboxMessageOut(BaseModel):
     workflow_id: int | None
     enrollment_id: int | None
     step_id: str | None
+    broadcast_id: int | None
+    variant: str | None
+    purpose: str | None
+    topic: str | None
     variables: dict[str, Any]
+    due_at: datetime
+    attempts: int
+    reason: str | None
     error: str | None
+    recipient: str | None
+    provider: str | None
+    provider_message_id: str | None
+    rendered: dict[str, Any] | None
+    sent_at: datetime | None
+    delivered_at: datetime | None
+    opened_at: datetime | None
+    clicked_at: datetime | None
+    bounced_at: datetime | None
+    complained_at: datetime | None
+    unsubscribed_at: datetime | None
     created_at: datetime
 
 
@@ -40,6 +59,7 @@ def list_outbox(
     *,
     contact_id: int | None = None,
     workflow_id: int | None = None,
+    broadcast_id: int | None = None,
     status: str | None = None,
     before_id: int | None = None,
     limit: int = 50,
@@ -50,6 +70,8 @@ def list_outbox(
         query = query.where(OutboxMessage.contact_id == contact_id)
     if workflow_id is not None:
         query = query.where(OutboxMessage.workflow_id == workflow_id)
+    if broadcast_id is not None:
+        query = query.where(OutboxMessage.broadcast_id == broadcast_id)
     if status is not None:
         query = query.where(OutboxMessage.status == status)
     if before_id is not None:
@@ -61,3 +83,10 @@ def list_outbox(
         results=[OutboxMessageOut.model_validate(row) for row in rows],
         next_before_id=rows[-1].id if more else None,
     )
+
+
+def outbox_message(session: Session, message_id: int) -> OutboxMessageOut:
+    row = session.get(OutboxMessage, message_id)
+    if row is None:
+        raise NotFound("outbox message", message_id)
+    return OutboxMessageOut.model_validate(row)
