@@ -3,6 +3,7 @@
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email import message_from_bytes, policy
@@ -12,6 +13,10 @@ from typing import Any
 import uvicorn
 from aiosmtpd.controller import Controller
 from fastapi import FastAPI
+from sqlalchemy.orm import Session
+
+from funnelwise.context import Context
+from funnelwise.messaging.outbox import OutboxMessage, OutboxStatus
 
 
 def free_port() -> int:
@@ -27,9 +32,13 @@ class SmtpSink:
         self.port = free_port()
         self.messages: list[EmailMessage] = []
         self.recipients: list[list[str]] = []
+        # Replies given instead of accepting, one per message, before it accepts again.
+        self.refusals: list[str] = []
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
     async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
+        if self.refusals:
+            return self.refusals.pop(0)
         self.recipients.append(list(envelope.rcpt_tos))
         self.messages.append(message_from_bytes(envelope.content, policy=policy.default))  # type: ignore[arg-type]
         return "250 Message accepted"
@@ -73,3 +82,32 @@ def serving(app: FastAPI, port: int) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def queue_message(
+    session: Session,
+    ctx: Context,
+    contact_id: int,
+    template: str,
+    channel: str = "email",
+    **fields: Any,
+) -> int:
+    """An outbox row due now, as a journey's send step or a broadcast writes it; its id."""
+    now = ctx.clock.now()
+    row = OutboxMessage(
+        idempotency_key=fields.pop("idempotency_key", f"test-{uuid.uuid4()}"),
+        contact_id=contact_id,
+        channel=channel,
+        template=template,
+        status=OutboxStatus.QUEUED,
+        source=fields.pop("source", "workflow"),
+        variables=fields.pop("variables", {}),
+        due_at=fields.pop("due_at", now),
+        attempts=0,
+        created_at=now,
+        updated_at=now,
+        **fields,
+    )
+    session.add(row)
+    session.flush()
+    return row.id
