@@ -177,7 +177,7 @@ def render_system_notice(
     """An outbox row's `system:<kind>` message, in Korean, or English for other locales.
 
     `consent-reconfirmation` variables: consent_channel, topic, consented_at (ISO), version.
-    `consent-result` variables: consent_channel, topic, status (granted|revoked), at (ISO).
+    `consent-result` variables: consent_channel, topics (or topic), status (granted|revoked), at (ISO).
     Raises RenderError for an unknown kind or missing variables.
     """
     if kind not in SYSTEM_NOTICES:
@@ -210,7 +210,8 @@ class _Facts:
         self.language = language
         self.sender = sender_name(settings)
         self.channel = channel_label(variables["consent_channel"], language)
-        self.topic = topic_label(settings, variables["topic"], language)
+        topics = variables.get("topics") or [variables["topic"]]
+        self.topic = ", ".join(topic_label(settings, topic, language) for topic in topics)
         self.version = variables.get("version")
         self.status = variables.get("status")
         moment = variables.get("consented_at") or variables["at"]
