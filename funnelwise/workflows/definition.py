@@ -180,6 +180,8 @@ class SendStep(_Linear):
     type: Literal["send"]
     channel: MessageChannel
     template: Name
+    # "best": held until the contact's best hour, learned from its past opens and clicks.
+    send_time: Literal["now", "best"] = "now"
 
 
 class WaitStep(_Linear):

@@ -224,7 +224,8 @@ class _Batch:
                 "workflow_id": enrollment.workflow_id,
                 "enrollment_id": enrollment.id,
                 "step_id": step.id,
-                "variables": {"trigger": enrollment.context},
+                "variables": {"trigger": enrollment.context}
+                | ({"send_time": "best"} if step.send_time == "best" else {}),
                 "due_at": self.now,
                 "created_at": self.now,
                 "updated_at": self.now,
