@@ -1,0 +1,1 @@
+"""Providers: one class per service that delivers messages, each implementing `message.Provider`."""
