@@ -17,7 +17,11 @@ from funnelwise.config import Settings
 from funnelwise.contacts.http import router as contacts_router
 from funnelwise.context import Context
 from funnelwise.db.engine import make_engine, make_sessionmaker
+from funnelwise.messaging.bounces_http import public_router as email_hooks_router
+from funnelwise.messaging.bounces_http import router as email_dsn_router
 from funnelwise.messaging.http import router as outbox_router
+from funnelwise.messaging.public_http import router as email_tracking_router
+from funnelwise.messaging.suppression_http import router as suppressions_router
 from funnelwise.sales.http import router as sales_router
 from funnelwise.scoring.http import router as scoring_router
 from funnelwise.segments.http import router as segments_router
@@ -73,7 +77,11 @@ def create_app(
     app.include_router(workflows_router, prefix="/api/v1")
     app.include_router(workflow_journeys_router, prefix="/api/v1")
     app.include_router(outbox_router, prefix="/api/v1")
+    app.include_router(suppressions_router, prefix="/api/v1")
+    app.include_router(email_dsn_router, prefix="/api/v1")
     app.include_router(tracking_public_router)
+    app.include_router(email_tracking_router)
+    app.include_router(email_hooks_router)
 
     @app.get("/healthz", tags=["health"])
     def healthz(session: SessionDep) -> dict[str, str]:

@@ -6,6 +6,7 @@ from funnelwise.cli import (
     access,
     commerce,
     data,
+    email,
     forms,
     sales,
     scoring,
@@ -26,6 +27,7 @@ segments.register(app)
 sales.register(app)
 scoring.register(app)
 workflows.register(app)
+email.register(app)
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ PURPOSES = frozenset({OPEN, CLICK, UNSUBSCRIBE})
 _TOKEN = re.compile(r"(\d{1,19})\.([A-Za-z0-9_-]{43})")
 # An <a> or <area> start tag, and the href inside it (double-, single- or un-quoted).
 _LINK_TAG = re.compile(r"<(?:a|area)\b[^>]*>", re.IGNORECASE)
-_HREF = re.compile(r"""(\bhref\s*=\s*)("[^"]*"|'[^']*'|[^\s"'>]+)""", re.IGNORECASE)
+_HREF = re.compile(r"""((?<![\w-])href\s*=\s*)("[^"]*"|'[^']*'|[^\s"'>]+)""", re.IGNORECASE)
 _BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
 _TRACKABLE = re.compile(r"https?://", re.IGNORECASE)
 
@@ -82,8 +82,25 @@ def list_unsubscribe_headers(settings: Settings, message_id: int) -> dict[str, s
 def tracked_html(settings: Settings, html: str, message_id: int) -> str:
     """The html with every http(s) link going through a signed click link, and an open pixel added.
 
-    mailto:, tel:, anchors and our own unsubscribe links are left as they are.
+    mailto:, tel:, anchors and our own unsubscribe links are left as they are; settings
+    `email_track_clicks` and `email_track_opens` turn either part off.
     """
+    if settings.email_track_clicks:
+        html = _tracked_links(settings, html, message_id)
+    if not settings.email_track_opens:
+        return html
+    pixel = (
+        f'<img src="{escape(open_pixel_url(settings, message_id), quote=True)}" width="1" '
+        'height="1" alt="" style="border:0;width:1px;height:1px">'
+    )
+    ends = list(_BODY_END.finditer(html))
+    if not ends:
+        return html + pixel
+    at = ends[-1].start()
+    return html[:at] + pixel + html[at:]
+
+
+def _tracked_links(settings: Settings, html: str, message_id: int) -> str:
     unsubscribe_prefix = f"{_base(settings)}/u/"
 
     def rewrite_href(match: re.Match[str]) -> str:
@@ -98,16 +115,7 @@ def tracked_html(settings: Settings, html: str, message_id: int) -> str:
     def rewrite_tag(match: re.Match[str]) -> str:
         return _HREF.sub(rewrite_href, match[0], count=1)
 
-    tracked = _LINK_TAG.sub(rewrite_tag, html)
-    pixel = (
-        f'<img src="{escape(open_pixel_url(settings, message_id), quote=True)}" width="1" '
-        'height="1" alt="" style="border:0;width:1px;height:1px">'
-    )
-    ends = list(_BODY_END.finditer(tracked))
-    if not ends:
-        return tracked + pixel
-    at = ends[-1].start()
-    return tracked[:at] + pixel + tracked[at:]
+    return _LINK_TAG.sub(rewrite_tag, html)
 
 
 def _base(settings: Settings) -> str:

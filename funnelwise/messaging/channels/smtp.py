@@ -1,0 +1,258 @@
+"""Email over SMTP: a pool of kept-open aiosmtplib connections, a send rate limit and DKIM signing."""
+
+import asyncio
+import time
+from email.utils import parseaddr
+from pathlib import Path
+
+import aiosmtplib
+import dkim
+
+from funnelwise.clock import Clock, SystemClock
+from funnelwise.config import Settings, SettingsError
+from funnelwise.messaging.channels.mime import AddressError, MessageWriter
+from funnelwise.messaging.message import Accepted, Delivery, MessageChannel, ProviderError
+
+# Signed when present; DKIM-signing a header that is absent would break nothing but says nothing.
+_SIGNED_HEADERS = (
+    b"from",
+    b"to",
+    b"subject",
+    b"date",
+    b"message-id",
+    b"mime-version",
+    b"content-type",
+    b"list-unsubscribe",
+    b"list-unsubscribe-post",
+)
+
+
+# The connection went away or stopped answering; what the server did with the message is unknown.
+_DROPPED = (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, ConnectionError, OSError)
+
+
+class RateLimit:
+    """At most `per_second` starts a second, evenly spaced (a token bucket holding one token)."""
+
+    def __init__(self, per_second: float) -> None:
+        self._interval = 1 / per_second
+        self._next = 0.0
+
+    async def wait(self) -> None:
+        now = time.monotonic()
+        # Each caller takes the next free slot before it sleeps, so concurrent senders queue up
+        # behind one another instead of waking together.
+        slot = max(now, self._next)
+        self._next = slot + self._interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+
+class DkimSigner:
+    """Signs a message's bytes for one domain and selector (RSA-SHA256, relaxed/simple)."""
+
+    def __init__(self, private_key: str, selector: str, domain: str) -> None:
+        key = private_key.strip()
+        if not key.startswith("-----BEGIN"):
+            path = Path(key).expanduser()
+            if not path.is_file():
+                raise SettingsError(
+                    "Config 'FUNNELWISE_DKIM_PRIVATE_KEY' is neither a PEM key nor the path of a file holding one."
+                )
+            key = path.read_text()
+        self._key = key.encode()
+        self._selector = selector.encode()
+        self._domain = domain.encode()
+
+    def sign(self, data: bytes) -> bytes:
+        signature = dkim.sign(
+            data,
+            self._selector,
+            self._domain,
+            self._key,
+            canonicalize=(b"relaxed", b"simple"),
+            include_headers=list(_SIGNED_HEADERS),
+        )
+        return signature + data
+
+
+def dkim_signer(settings: Settings) -> DkimSigner | None:
+    """The signer the settings ask for, or None when DKIM is not configured."""
+    if not settings.dkim_private_key or not settings.dkim_selector:
+        return None
+    domain = settings.dkim_domain or parseaddr(settings.mail_from)[1].rpartition("@")[2]
+    return DkimSigner(settings.dkim_private_key, settings.dkim_selector, domain)
+
+
+class _Pool:
+    """Up to `size` SMTP connections, opened when first needed and kept open between messages.
+
+    A slot is a connection or None (not opened yet, or dropped); taking a slot waits while all
+    are in use. The pool belongs to one event loop; used from another, it starts over.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._slots: asyncio.Queue[aiosmtplib.SMTP | None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def take(self) -> aiosmtplib.SMTP | None:
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._loop is not loop:
+            # Connections made on a loop that has ended cannot be used or closed from this one.
+            self._loop = loop
+            self._slots = asyncio.Queue()
+            for _ in range(self._settings.smtp_pool_size):
+                self._slots.put_nowait(None)
+        return await self._slots.get()
+
+    def give_back(self, connection: aiosmtplib.SMTP | None) -> None:
+        assert self._slots is not None
+        self._slots.put_nowait(connection if connection is not None and connection.is_connected else None)
+
+    async def connect(self) -> aiosmtplib.SMTP:
+        settings = self._settings
+        connection = aiosmtplib.SMTP(
+            hostname=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            use_tls=settings.smtp_security == "tls",
+            start_tls=settings.smtp_security == "starttls",
+            timeout=settings.smtp_timeout_seconds,
+        )
+        await connection.connect()
+        return connection
+
+    async def aclose(self) -> None:
+        if self._slots is None or self._loop is not asyncio.get_running_loop():
+            return
+        while not self._slots.empty():
+            connection = self._slots.get_nowait()
+            if connection is not None and connection.is_connected:
+                try:
+                    await connection.quit()
+                except (aiosmtplib.SMTPException, OSError):
+                    connection.close()
+        self._slots = None
+
+
+class SmtpProvider:
+    """Sends email over the configured SMTP server; not idempotent (SMTP has no idempotency key)."""
+
+    name = "smtp"
+    idempotent = False
+
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        if not settings.smtp_host:
+            raise SettingsError("Config 'FUNNELWISE_SMTP_HOST' is missing: set it to send email.")
+        self._clock = clock or SystemClock()
+        self._writer = MessageWriter(settings.mail_from)
+        self._envelope_sender = parseaddr(settings.mail_return_path or settings.mail_from)[1]
+        self._signer = dkim_signer(settings)
+        self._rate = RateLimit(settings.smtp_rate_per_second) if settings.smtp_rate_per_second else None
+        self._pool = _Pool(settings)
+
+    async def send(self, delivery: Delivery) -> Accepted:
+        rendered = delivery.rendered
+        if rendered.channel != MessageChannel.EMAIL:
+            raise ProviderError(f"the smtp provider sends email, not {rendered.channel}", retryable=False)
+        try:
+            envelope = self._writer.write(delivery.message_id, rendered, self._clock.now())
+        except AddressError as exc:
+            raise ProviderError(str(exc), retryable=False) from exc
+        data = self._signer.sign(envelope.data) if self._signer else envelope.data
+        if self._rate is not None:
+            await self._rate.wait()
+        lease = _Lease(await self._pool.take())
+        try:
+            await self._transaction(lease, envelope.recipient, data)
+        finally:
+            self._pool.give_back(lease.connection)
+        return Accepted(provider=self.name, provider_message_id=envelope.message_id)
+
+    async def aclose(self) -> None:
+        await self._pool.aclose()
+
+    async def _transaction(self, lease: "_Lease", recipient: str, data: bytes) -> None:
+        """MAIL, RCPT, DATA on the leased connection, which is left in `lease` (None once lost)."""
+        connection = await self._mail_from(lease, len(data))
+        try:
+            await connection.rcpt(recipient)
+        except aiosmtplib.SMTPResponseException as exc:
+            await _reset(connection)
+            raise _refusal(exc) from exc
+        except _DROPPED as exc:
+            lease.drop()
+            raise ProviderError(f"connection to the SMTP server lost: {exc}", retryable=True) from exc
+        try:
+            await connection.data(data)
+        except aiosmtplib.SMTPResponseException as exc:
+            await _reset(connection)
+            raise _refusal(exc) from exc
+        except _DROPPED as exc:
+            lease.drop()
+            # The server may have taken the message before the line dropped: never send it twice.
+            raise ProviderError(
+                "connection to the SMTP server lost during DATA, so whether it took the message is "
+                f"unknown; not retried: {exc}",
+                retryable=False,
+            ) from exc
+
+    async def _mail_from(self, lease: "_Lease", size: int) -> aiosmtplib.SMTP:
+        """Starts a transaction; a kept-open connection the server has since closed is replaced once."""
+        if lease.connection is not None and lease.connection.is_connected:
+            try:
+                await self._mail(lease.connection, size)
+                return lease.connection
+            except _DROPPED:
+                # Nothing was sent yet, so a new connection may carry this message.
+                lease.drop()
+        lease.connection = await self._connect()
+        try:
+            await self._mail(lease.connection, size)
+        except _DROPPED as exc:
+            lease.drop()
+            raise ProviderError(f"connection to the SMTP server lost: {exc}", retryable=True) from exc
+        return lease.connection
+
+    async def _mail(self, connection: aiosmtplib.SMTP, size: int) -> None:
+        options = [f"SIZE={size}"] if connection.supports_extension("size") else []
+        try:
+            await connection.mail(self._envelope_sender, options=options)
+        except aiosmtplib.SMTPResponseException as exc:
+            await _reset(connection)
+            raise _refusal(exc) from exc
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        try:
+            return await self._pool.connect()
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            # A refused greeting, login or STARTTLS is the server's or our settings' state, not this
+            # message's: it may work later.
+            raise ProviderError(f"cannot connect to the SMTP server: {exc}", retryable=True) from exc
+
+
+class _Lease:
+    """The pool slot a send holds: the connection it uses, replaced or dropped on the way."""
+
+    def __init__(self, connection: aiosmtplib.SMTP | None) -> None:
+        self.connection = connection
+
+    def drop(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+        self.connection = None
+
+
+def _refusal(exc: aiosmtplib.SMTPResponseException) -> ProviderError:
+    """A 5xx reply is final for this message; a 4xx one asks us to try again later."""
+    return ProviderError(f"{exc.code} {exc.message}", retryable=not 500 <= exc.code < 600)
+
+
+async def _reset(connection: aiosmtplib.SMTP) -> None:
+    """Clears the refused transaction so the connection can carry the next message."""
+    try:
+        await connection.rset()
+    except (aiosmtplib.SMTPException, OSError):
+        connection.close()
