@@ -19,6 +19,7 @@ from funnelwise.context import Context
 from funnelwise.db.engine import make_engine, make_sessionmaker
 from funnelwise.messaging.bounces_http import public_router as email_hooks_router
 from funnelwise.messaging.bounces_http import router as email_dsn_router
+from funnelwise.messaging.delivery_reports_http import router as delivery_reports_router
 from funnelwise.messaging.http import router as outbox_router
 from funnelwise.messaging.public_http import router as email_tracking_router
 from funnelwise.messaging.suppression_http import router as suppressions_router
@@ -82,6 +83,7 @@ def create_app(
     app.include_router(tracking_public_router)
     app.include_router(email_tracking_router)
     app.include_router(email_hooks_router)
+    app.include_router(delivery_reports_router)
 
     @app.get("/healthz", tags=["health"])
     def healthz(session: SessionDep) -> dict[str, str]:
