@@ -13,6 +13,7 @@ worker's CPU-bound batches would otherwise hold the API's interpreter lock, and 
 would wait on them. `funnelwise worker` runs one alone, as many as wanted on PostgreSQL.
 """
 
+import json
 import logging
 import os
 import select
@@ -193,9 +194,13 @@ class WorkerProcess:
 
     def _environment(self) -> dict[str, str]:
         """This process's environment with its settings, which may not have come from it."""
-        settings = self._settings.model_dump(exclude_none=True)
+        settings = self._settings.model_dump(mode="json", exclude_none=True)
         settings["secret_key"] = self._settings.resolved_secret_key()
-        return os.environ | {f"FUNNELWISE_{name.upper()}": str(value) for name, value in settings.items()}
+        # Lists and mappings are read back from the environment as JSON.
+        return os.environ | {
+            f"FUNNELWISE_{name.upper()}": value if isinstance(value, str) else json.dumps(value)
+            for name, value in settings.items()
+        }
 
     def wake(self) -> None:
         if self._wake_fd is None:

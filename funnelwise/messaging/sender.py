@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from funnelwise.context import Context
 from funnelwise.db.dialect import dialect_name
+from funnelwise.messaging.channels.http_status import OutcomeUnknown
 from funnelwise.messaging.channels.registry import Providers, providers_from_settings
 from funnelwise.messaging.claimed import ClaimedMessage
 from funnelwise.messaging.message import Accepted, Delivery, MessageChannel, ProviderError, event_name
@@ -46,6 +47,7 @@ class Batch:
     suppressed: int = 0
     failed: int = 0
     retried: int = 0
+    unknown: int = 0
     recovered: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -91,7 +93,16 @@ class Sender:
         total = Batch()
         for _ in range(max_batches):
             batch = self.deliver_due()
-            for name in ("claimed", "sent", "deferred", "suppressed", "failed", "retried", "recovered"):
+            for name in (
+                "claimed",
+                "sent",
+                "deferred",
+                "suppressed",
+                "failed",
+                "retried",
+                "unknown",
+                "recovered",
+            ):
                 setattr(total, name, getattr(total, name) + getattr(batch, name))
             total.errors.extend(batch.errors)
             if not batch.claimed:
@@ -270,6 +281,9 @@ def _sent_or_failed(
             "due_at": now + BACKOFF * 2 ** (attempts - 1),
             "error": answer.reason,
         }
+    if isinstance(answer, OutcomeUnknown):
+        batch.unknown += 1
+        return {"status": OutboxStatus.UNKNOWN, "attempts": attempts, "error": answer.reason}
     batch.failed += 1
     batch.errors.append(answer.reason)
     tried = f" after {attempts} attempts" if answer.retryable else ""
