@@ -10,6 +10,7 @@ import dkim
 
 from funnelwise.clock import Clock, SystemClock
 from funnelwise.config import Settings, SettingsError
+from funnelwise.messaging.channels.http_status import OutcomeUnknown
 from funnelwise.messaging.channels.mime import AddressError, MessageWriter
 from funnelwise.messaging.message import Accepted, Delivery, MessageChannel, ProviderError
 
@@ -193,10 +194,9 @@ class SmtpProvider:
         except _DROPPED as exc:
             lease.drop()
             # The server may have taken the message before the line dropped: never send it twice.
-            raise ProviderError(
+            raise OutcomeUnknown(
                 "connection to the SMTP server lost during DATA, so whether it took the message is "
-                f"unknown; not retried: {exc}",
-                retryable=False,
+                f"unknown; not retried: {exc}"
             ) from exc
 
     async def _mail_from(self, lease: "_Lease", size: int) -> aiosmtplib.SMTP:

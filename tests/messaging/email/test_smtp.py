@@ -10,6 +10,7 @@ import pytest
 
 from funnelwise.clock import SimulatedClock
 from funnelwise.messaging import links
+from funnelwise.messaging.channels.http_status import OutcomeUnknown
 from funnelwise.messaging.channels.smtp import SmtpProvider
 from funnelwise.messaging.message import Accepted, MessageChannel, ProviderError
 from tests.conftest import START
@@ -149,7 +150,7 @@ def test_a_server_that_cannot_be_reached_is_a_retryable_error() -> None:
 def test_a_connection_lost_during_data_is_not_retried_so_nothing_is_sent_twice(sink: PickySink) -> None:
     sink.drop_before_reply = True
 
-    with pytest.raises(ProviderError) as failed:
+    with pytest.raises(OutcomeUnknown) as failed:
         _send_all(SmtpProvider(smtp_settings(sink)), email(1, "someone@example.org"))
 
     assert failed.value.retryable is False
