@@ -24,6 +24,7 @@ from funnelwise.messaging.consent import ConsentStatus
 from funnelwise.messaging.message import CONSENT_CHANNEL, MessageChannel, Purpose
 from funnelwise.messaging.models import Consent
 from funnelwise.messaging.outbox import OutboxMessage, OutboxStatus
+from funnelwise.messaging.suppression import suppressed_among
 from funnelwise.workflows.local_time import contact_zone
 
 _PHONE = re.compile(r"\+[1-9]\d{6,14}")
@@ -200,8 +201,6 @@ class Policy:
         return next_best_time(self._now, tz, hour)
 
     def _suppressed(self, addresses: Any) -> set[tuple[str, str]]:
-        from funnelwise.messaging.suppression import suppressed_among
-
         by_kind: dict[str, list[str]] = defaultdict(list)
         for address, kind in addresses:
             if kind in ("email", "phone"):
