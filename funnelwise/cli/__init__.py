@@ -4,6 +4,7 @@ import typer
 
 from funnelwise.cli import (
     access,
+    broadcasts,
     commerce,
     data,
     email,
@@ -27,6 +28,7 @@ segments.register(app)
 sales.register(app)
 scoring.register(app)
 workflows.register(app)
+broadcasts.register(app)
 email.register(app)
 
 

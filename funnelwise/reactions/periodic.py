@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from funnelwise.context import Context
 from funnelwise.db.dialect import dialect_name
 from funnelwise.db.writes import write_retrying
+from funnelwise.messaging.broadcasts import advance_broadcasts
 from funnelwise.messaging.reconfirmation import send_reconfirmations
 from funnelwise.sales.escalation import escalate_due
 from funnelwise.sales.lifecycle import apply_all_stage_rules
@@ -30,6 +31,8 @@ def run_periodic(sessions: sessionmaker[Session], ctx: Context, *, full_pass: bo
     refreshed = refresh_stale_segments(sessions, ctx, every)
     # After the refresh, so a schedule enrolls the segment's members as of now.
     fire_due_schedules(sessions, ctx)
+    # Also after the refresh: a broadcast starting now sends to its segment as of now.
+    advance_broadcasts(sessions, ctx)
     if full_pass:
         write_retrying(sessions, lambda session: send_reconfirmations(session, ctx))
         stages = write_retrying(sessions, lambda session: apply_all_stage_rules(session, ctx))
