@@ -24,6 +24,7 @@ from funnelwise.messaging.consent import ConsentStatus
 from funnelwise.messaging.message import CONSENT_CHANNEL, MessageChannel, Purpose
 from funnelwise.messaging.models import Consent
 from funnelwise.messaging.outbox import OutboxMessage, OutboxStatus
+from funnelwise.messaging.send_time import best_hours, next_best_time
 from funnelwise.messaging.suppression import suppressed_among
 from funnelwise.workflows.local_time import contact_zone
 
@@ -89,6 +90,7 @@ class Policy:
         self._settings = settings
         self._now = now
         self._quiet = parse_quiet_hours(settings.quiet_hours)
+        self._best_hours: dict[int, int] = {}
 
     def decide(
         self, messages: Sequence[ClaimedMessage], contacts: dict[int, dict[str, Any]]
@@ -107,6 +109,8 @@ class Policy:
                 addresses[message.id] = (address, kind or "")
         suppressed = self._suppressed(addresses.values())
         ids = sorted({m.contact_id for m in messages if m.id in addresses})
+        waiting = sorted({m.contact_id for m in messages if m.id in addresses and _wants_best_hour(m)})
+        self._best_hours = best_hours(self._session, waiting, self._now, self._settings) if waiting else {}
         consents = self._consents(ids)
         recent = self._recent_sends(ids)
         for message in messages:
@@ -191,11 +195,9 @@ class Policy:
         return Defer(best, BEST_HOUR_REASON) if best is not None else None
 
     def _best_time(self, message: ClaimedMessage, tz: tzinfo) -> datetime | None:
-        if message.variables.get("send_time") != "best" or message.reason == BEST_HOUR_REASON:
+        if not _wants_best_hour(message):
             return None
-        from funnelwise.messaging.send_time import best_hours, next_best_time
-
-        hour = best_hours(self._session, [message.contact_id], self._now)[message.contact_id]
+        hour = self._best_hours[message.contact_id]
         if self._now.astimezone(tz).hour == hour:
             return None
         return next_best_time(self._now, tz, hour)
@@ -244,6 +246,11 @@ class Policy:
             if row.purpose == Purpose.ADVERTISING:
                 recent.count(row.contact_id, row.sent_at)
         return recent
+
+
+def _wants_best_hour(message: ClaimedMessage) -> bool:
+    """Asked to go at the contact's best hour, and not already held for it once."""
+    return message.variables.get("send_time") == "best" and message.reason != BEST_HOUR_REASON
 
 
 class RecentSends:
