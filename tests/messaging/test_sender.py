@@ -19,6 +19,7 @@ from funnelwise.messaging.sender import LEASE, Sender
 from funnelwise.messaging.suppression import suppress
 from funnelwise.tracking.models import Event
 from tests.factories import make_contact, make_template
+from tests.messaging.channels.fake_solapi import API_KEY, API_SECRET, PF_ID, SENDER, FakeSolapi
 from tests.messaging.support import SmtpSink, queue_message
 
 KST = "Asia/Seoul"
@@ -482,3 +483,85 @@ def test_a_test_send_goes_to_the_address_given_whatever_the_rules(
     assert mail["To"] == "marketer@shop.example"
     assert mail["Subject"].startswith("(광고)")
     assert mail["List-Unsubscribe"] is None
+
+
+def test_an_alimtalk_kakao_refuses_goes_out_as_an_sms_with_the_same_text(
+    sessions: sessionmaker[Session], ctx: Context
+) -> None:
+    with FakeSolapi() as solapi:
+        kakao = Context(
+            settings=ctx.settings.model_copy(
+                update={
+                    "solapi_api_key": API_KEY,
+                    "solapi_api_secret": API_SECRET,
+                    "solapi_base_url": solapi.url,
+                    "sms_from": SENDER,
+                    "solapi_kakao_pf_id": PF_ID,
+                }
+            ),
+            clock=ctx.clock,
+        )
+        with sessions() as session:
+            minsu = make_contact(session, kakao, phone="+821012345678", first_name="민수").id
+            make_template(
+                session,
+                kakao,
+                name="shipped",
+                channel="kakao",
+                # A template Kakao has not approved: Solapi refuses it.
+                locales={
+                    "ko": {
+                        "template_code": "NOT-APPROVED",
+                        "text": "{{ contact.first_name }}님, 주문이 출발했습니다",
+                    }
+                },
+            )
+            alimtalk = queue_message(session, kakao, minsu, "shipped", channel="kakao")
+            session.commit()
+
+        with Sender(sessions, kakao) as sender:
+            first = sender.deliver_due()
+            second = sender.deliver_due()
+
+        assert (first.failed, second.sent) == (1, 1)
+        assert _row(sessions, alimtalk).status == "failed"
+        (sms,) = solapi.accepted
+        assert (sms["to"], sms["from"], sms["text"]) == ("01012345678", SENDER, "민수님, 주문이 출발했습니다")
+        with sessions() as session:
+            twin = session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "sms")).one()
+            assert (twin.status, twin.template, twin.provider) == ("sent", "fallback:shipped", "solapi")
+            assert twin.reason is not None and twin.reason.startswith("AlimTalk failed")
+        assert [name for name, _ in _events(sessions, minsu)] == ["KakaoTalk Failed", "SMS Sent"]
+
+
+def test_a_send_at_the_best_hour_waits_for_the_hour_the_contact_opens_mail(
+    sessions: sessionmaker[Session], ctx: Context, clock: SimulatedClock
+) -> None:
+    with sessions() as session:
+        ada = make_contact(session, ctx, email="ada@example.com").id
+        # Ada opens mail at 20:00 in Seoul (11:00 UTC).
+        for day in range(1, 5):
+            session.add(
+                Event(
+                    message_id=f"open-{day}",
+                    contact_id=ada,
+                    type="track",
+                    name="Email Opened",
+                    properties={},
+                    context={},
+                    occurred_at=datetime(2026, 11, 10 + day, 11, 5, tzinfo=UTC),
+                    received_at=datetime(2026, 11, 10 + day, 11, 5, tzinfo=UTC),
+                )
+            )
+        _welcome(session, ctx)
+        message_id = queue_message(session, ctx, ada, "welcome", variables={"send_time": "best"})
+        session.commit()
+
+    with Sender(sessions, ctx) as sender:
+        sender.deliver_all_due()
+        row = _row(sessions, message_id)
+        assert (row.status, row.due_at) == ("queued", datetime(2026, 11, 22, 11, 0, tzinfo=UTC))
+        clock.set(datetime(2026, 11, 22, 11, 0, tzinfo=UTC))
+        sender.deliver_all_due()
+
+    assert _row(sessions, message_id).status == "sent"

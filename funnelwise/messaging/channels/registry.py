@@ -23,11 +23,13 @@ def providers_from_settings(ctx: Context) -> Providers:
     providers: Providers = {MessageChannel.WEBHOOK: WebhookProvider(settings, clock=ctx.clock)}
     if settings.smtp_host:
         providers[MessageChannel.EMAIL] = SmtpProvider(settings, ctx.clock)
+    # Solapi's request signatures and FCM's access tokens are checked against the providers' own
+    # wall clocks, so they keep theirs rather than the (maybe simulated) clock of the context.
     if SolapiProvider.is_configured(settings):
-        solapi = SolapiProvider(settings, clock=ctx.clock)
+        solapi = SolapiProvider(settings)
         providers |= dict.fromkeys(solapi.channels, solapi)
     if FcmProvider.is_configured(settings):
-        fcm = FcmProvider(settings, clock=ctx.clock)
+        fcm = FcmProvider(settings)
         providers |= dict.fromkeys(fcm.channels, fcm)
     if GenericHttpProvider.is_configured(settings):
         generic = GenericHttpProvider(settings)
