@@ -21,6 +21,7 @@ from funnelwise.contacts.schemas import (
 )
 from funnelwise.contacts.service import create_contact
 from funnelwise.context import Context
+from funnelwise.messaging.templates.store import TemplateOut, create_template
 
 _numbers = itertools.count(1)
 
@@ -67,3 +68,31 @@ def make_user(session: Session, ctx: Context, email: str | None = None, role: st
     user = create_user(session, ctx, email or f"rep{next(_numbers)}@funnelwise.example", "", role)
     session.commit()
     return user
+
+
+def make_template(
+    session: Session,
+    ctx: Context,
+    name: str | None = None,
+    channel: str = "email",
+    *,
+    purpose: str = "informational",
+    **fields: Any,
+) -> TemplateOut:
+    """A message template with one Korean variant that fits its channel; `fields` replace keys."""
+    name = name or f"template-{next(_numbers)}"
+    content = {
+        "email": {
+            "subject": f"{name} 안내",
+            "html": f"<p>{{{{ contact.first_name | fallback('고객') }}}}님, {name}</p>",
+        },
+        "sms": {"text": f"{name} 안내"},
+        "kakao": {"template_code": name.upper(), "text": f"{name} 안내"},
+        "kakao_brand": {"text": f"{name} 안내"},
+        "push": {"title": name, "text": f"{name} 안내"},
+        "webhook": {"url": "https://hooks.example.com/funnelwise", "payload": {"template": name}},
+    }[channel]
+    data = {"name": name, "channel": channel, "purpose": purpose, "locales": {"ko": content}} | fields
+    saved = create_template(session, ctx, data)
+    session.commit()
+    return saved

@@ -26,6 +26,7 @@ from funnelwise.messaging.http import router as outbox_router
 from funnelwise.messaging.preferences_http import router as preferences_router
 from funnelwise.messaging.public_http import router as email_tracking_router
 from funnelwise.messaging.suppression_http import router as suppressions_router
+from funnelwise.messaging.templates.http import router as templates_router
 from funnelwise.sales.http import router as sales_router
 from funnelwise.scoring.http import router as scoring_router
 from funnelwise.segments.http import router as segments_router
@@ -81,6 +82,7 @@ def create_app(
     app.include_router(workflows_router, prefix="/api/v1")
     app.include_router(workflow_journeys_router, prefix="/api/v1")
     app.include_router(outbox_router, prefix="/api/v1")
+    app.include_router(templates_router, prefix="/api/v1")
     app.include_router(broadcasts_router, prefix="/api/v1")
     app.include_router(consents_router, prefix="/api/v1")
     app.include_router(suppressions_router, prefix="/api/v1")

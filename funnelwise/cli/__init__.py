@@ -13,6 +13,7 @@ from funnelwise.cli import (
     scoring,
     segments,
     server,
+    templates,
     tracking,
     workflows,
 )
@@ -28,6 +29,7 @@ segments.register(app)
 sales.register(app)
 scoring.register(app)
 workflows.register(app)
+templates.register(app)
 broadcasts.register(app)
 email.register(app)
 

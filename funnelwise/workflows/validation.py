@@ -1,4 +1,5 @@
-"""Checking a definition against the database: every property, event, list, segment and model it names."""
+"""Checking a definition against the database: every property, event, list, segment, model and
+message template it names."""
 
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from funnelwise.contacts.fields import CONTACT_FIELDS
 from funnelwise.contacts.models import PropertyDefinition
 from funnelwise.contacts.properties import ObjectType, PropertyType
 from funnelwise.errors import FieldError, InvalidInput
+from funnelwise.messaging.templates.store import template_channels
 from funnelwise.scoring.models import ScoreModel
 from funnelwise.segments.models import Segment, StaticList
 from funnelwise.workflows.definition import (
@@ -24,6 +26,7 @@ from funnelwise.workflows.definition import (
     ScheduleTrigger,
     ScoreTrigger,
     SegmentTrigger,
+    SendStep,
     SetPropertyStep,
     WaitUntilStep,
     WorkflowDefinition,
@@ -43,14 +46,18 @@ class Checked:
 def check_definition(session: Session, data: Any, *, allow_unknown: bool = False) -> Checked:
     """The definition, or `InvalidInput` with every problem by its path.
 
-    Unknown properties and events are errors unless `allow_unknown` (then warnings): a workflow
-    waits on them for weeks, and a typo would only show when nobody ever moves on.
+    Unknown properties, events and templates are errors unless `allow_unknown` (then warnings): a
+    workflow waits on them for weeks, and a typo would only show when nobody ever moves on. A send
+    step on another channel than its template's is always an error.
     """
     definition = read_definition(data)
     conditions = parsed_conditions(definition)
     graph = check_graph(definition)
     errors = list(graph.errors)
     names = _unknown_names(session, definition, conditions)
+    unknown_templates, wrong_channels = _templates(session, definition)
+    names.extend(unknown_templates)
+    errors.extend(wrong_channels)
     errors.extend(_unknown_records(session, definition))
     errors.extend(_wrong_kinds(session, definition))
     warnings = list(graph.warnings)
@@ -164,3 +171,23 @@ def _unknown_records(session: Session, definition: WorkflowDefinition) -> list[F
             FieldError(path, f"no {what} is named {name!r}") for path, name in uses if name not in known
         )
     return errors
+
+
+def _templates(session: Session, definition: WorkflowDefinition) -> tuple[list[FieldError], list[FieldError]]:
+    """Send steps whose template does not exist, and those on another channel than their template's."""
+    sends = [(i, step) for i, step in enumerate(definition.steps) if isinstance(step, SendStep)]
+    channels = template_channels(session, {step.template for _, step in sends})
+    unknown: list[FieldError] = []
+    wrong: list[FieldError] = []
+    for i, step in sends:
+        channel = channels.get(step.template)
+        if channel is None:
+            unknown.append(FieldError(f"steps[{i}].template", f"no template is named {step.template!r}"))
+        elif channel != step.channel:
+            wrong.append(
+                FieldError(
+                    f"steps[{i}].channel",
+                    f"template {step.template!r} is a {channel} template; this step sends {step.channel}",
+                )
+            )
+    return unknown, wrong

@@ -4,13 +4,22 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import httpx
+import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from funnelwise.clock import SimulatedClock
 from funnelwise.context import Context
 from funnelwise.workflows.engine import run_all_due
-from tests.factories import make_contact
-from tests.workflows.support import welcome
+from tests.factories import make_contact, make_template
+from tests.workflows.support import make_welcome_templates, welcome
+
+
+@pytest.fixture(autouse=True)
+def _welcome_emails(sessions: sessionmaker[Session], ctx: Context) -> None:
+    """The emails the `welcome` journeys send exist."""
+    with sessions() as session:
+        make_welcome_templates(session, ctx)
+        make_template(session, ctx, "second-tip")
 
 
 def test_a_dangling_step_is_a_422_with_its_path(api: httpx.Client) -> None:

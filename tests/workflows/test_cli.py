@@ -11,15 +11,21 @@ from funnelwise.workflows.schemas import EnrollIn
 from funnelwise.workflows.service import apply_workflow, enroll_contacts
 from tests.cli.support import Funnelwise, write
 from tests.factories import make_contact
-from tests.workflows.support import CART, NURTURE, welcome
+from tests.workflows.support import CART, NURTURE, make_welcome_templates, welcome
 from tests.workflows.test_engine import start
 
 
 @pytest.fixture
 def funnelwise(
-    database_url: str, sessions: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    database_url: str,
+    sessions: sessionmaker[Session],
+    ctx: Context,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Funnelwise:
     monkeypatch.chdir(tmp_path)
+    with sessions() as session:
+        make_welcome_templates(session, ctx)
     return Funnelwise(database_url)
 
 

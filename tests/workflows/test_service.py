@@ -20,8 +20,21 @@ from funnelwise.workflows.service import (
     resume_workflow,
     validate_workflow,
 )
-from tests.factories import make_contact, make_property
-from tests.workflows.support import CART, NURTURE, template, welcome
+from tests.factories import make_contact, make_property, make_template
+from tests.workflows.support import (
+    CART,
+    NURTURE,
+    apply_example_templates,
+    make_welcome_templates,
+    template,
+    welcome,
+)
+
+
+@pytest.fixture(autouse=True)
+def _welcome_emails(session: Session, ctx: Context) -> None:
+    """The emails of the `welcome` journey exist; the tests about unknown templates name others."""
+    make_welcome_templates(session, ctx)
 
 
 def errors_of(session: Session, data: dict, **options: bool) -> list[FieldError]:
@@ -37,6 +50,7 @@ def test_the_templates_validate_once_their_events_and_property_are_known(
     for name in ("Form Submitted", "Signed Up", "Checkout Started", "Order Completed"):
         record_event(session, ctx, ada.id, name, {})
     make_property(session, ctx, "service_interest")
+    apply_example_templates(session, ctx)
 
     nurture = validate_workflow(session, template(NURTURE))
     cart = validate_workflow(session, template(CART))
@@ -55,9 +69,17 @@ def test_on_a_fresh_installation_the_template_names_unknown_events_and_propertie
         "steps[1].branches[1].condition",
         "steps[6]",
         "settings.goal",
+        "steps[0].template",
+        "steps[2].template",
+        "steps[3].template",
+        "steps[4].template",
+        "steps[5].template",
+        "steps[7].template",
+        "steps[9].template",
     ]
     assert found[0].message == "no event named 'Form Submitted' has been recorded yet"
     assert found[1].message == "no contact property is named 'service_interest' yet"
+    assert found[5].message == "no template is named 'inquiry-introduction'"
     assert [w.path for w in allowed.warnings] == [e.field for e in found]
 
 
@@ -194,3 +216,24 @@ def test_an_unknown_property_in_a_step_or_the_exit_criteria_is_refused(session: 
         FieldError("settings.exit_when[1]", "no contact property is named 'churned' yet"),
         FieldError("steps[0].property", "no contact property is named 'nurtured' yet"),
     ]
+
+
+def test_a_send_step_names_a_template_that_exists_on_its_channel(session: Session, ctx: Context) -> None:
+    make_template(session, ctx, "cart-sms", "sms")
+    steps = [
+        {"id": "text", "type": "send", "channel": "email", "template": "cart-sms", "next": "mail"},
+        {"id": "mail", "type": "send", "channel": "email", "template": "cart-mail"},
+    ]
+
+    refused = errors_of(session, welcome(steps=steps))
+    allowed = errors_of(session, welcome(steps=steps), allow_unknown=True)
+
+    assert refused == [
+        FieldError("steps[0].channel", "template 'cart-sms' is a sms template; this step sends email"),
+        FieldError("steps[1].template", "no template is named 'cart-mail'"),
+    ]
+    # An unknown template may come later (a warning); a template on another channel never works.
+    assert allowed == [refused[0]]
+    make_template(session, ctx, "cart-mail")
+    saved = apply_workflow(session, ctx, welcome(steps=[{**steps[0], "channel": "sms"}, steps[1]]))
+    assert saved.warnings == []

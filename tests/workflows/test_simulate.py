@@ -78,7 +78,10 @@ def test_a_contact_who_allowed_kakao_is_reminded_on_kakao() -> None:
 
     out = simulate(template(CART), contacts, events, START, days=2)
 
-    assert messages(out.contacts[0]) == [("+1h", "kakao", "cart-reminder"), ("+25h", "email", "cart-coupon")]
+    assert messages(out.contacts[0]) == [
+        ("+1h", "kakao_brand", "cart-reminder-kakao"),
+        ("+25h", "email", "cart-coupon"),
+    ]
 
 
 def test_b2b_nurture_runs_two_weeks_for_an_inquiry_and_a_sign_up_on_day_3_ends_it_as_converted() -> None:

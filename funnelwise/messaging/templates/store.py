@@ -129,7 +129,7 @@ def template_channels(session: Session, names: set[str]) -> dict[str, str]:
     found = session.execute(
         select(MessageTemplate.name, MessageTemplate.channel).where(MessageTemplate.name.in_(names))
     )
-    return dict(found.tuples().all())
+    return {name: channel for name, channel in found}
 
 
 def _named(session: Session, name: str) -> MessageTemplate | None:
