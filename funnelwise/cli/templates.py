@@ -59,7 +59,7 @@ def template_list(
     run = runtime()
     with run.sessions() as session:
         for found in list_templates(session, channel):
-            locales = ",".join(found.locales)
+            locales = ",".join(sorted(found.locales))
             typer.echo(
                 f"{found.id}\t{found.name}\t{found.channel}\t{found.purpose}\t{found.topic}\t{locales}"
             )
@@ -102,16 +102,21 @@ def template_preview(
         typer.echo(json.dumps(out.data, ensure_ascii=False, indent=2, default=str))
 
 
-def _read(file: Path) -> list[dict[str, Any]]:
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        fail(f"{file}: not valid YAML or JSON: {exc}")
-    found = data if isinstance(data, list) else [data]
-    if not found or not all(isinstance(item, dict) for item in found):
-        fail(
-            f"{file}: expected a template (a mapping with name, channel, purpose and locales) or a list of them"
-        )
+def _read(files: list[Path]) -> list[dict[str, Any]]:
+    """Every template in the files, in order."""
+    found: list[dict[str, Any]] = []
+    for file in files:
+        try:
+            data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            fail(f"{file}: not valid YAML or JSON: {exc}")
+        items = data if isinstance(data, list) else [data]
+        if not items or not all(isinstance(item, dict) for item in items):
+            fail(
+                f"{file}: expected a template (a mapping with name, channel, purpose and locales) "
+                "or a list of them"
+            )
+        found.extend(items)
     return found
 
 
