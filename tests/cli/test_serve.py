@@ -1,5 +1,7 @@
 """An operator starts `funnelwise serve` and runs `funnelwise db …` as real processes."""
 
+import email
+import email.policy
 import os
 import signal
 import socket
@@ -150,3 +152,49 @@ def test_serve_on_postgresql_needs_a_secret_key(tmp_path: Path, postgres_url: st
     assert "FUNNELWISE_SECRET_KEY" in _words(result.stderr)
     assert _words(result.stderr).startswith("error: Config 'FUNNELWISE_SECRET_KEY' is missing")
     assert list(tmp_path.iterdir()) == []  # no secret file is made up for a shared database
+
+
+def test_serve_with_the_smtp_sink_keeps_every_email_as_a_file_a_new_user_can_open(tmp_path: Path) -> None:
+    port, sink_port = _free_port(), _free_port()
+    log = tmp_path / "serve.log"
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "funnelwise", "serve", "--port", str(port), "--smtp-sink"]
+            + ["--smtp-sink-port", str(sink_port), "--smtp-sink-dir", "mail"],
+            cwd=tmp_path,
+            env=_environment(),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            _wait_for_health(f"{base}/healthz", server, log)
+            key = _funnelwise(tmp_path, "apikey", "create", "--name", "me", "--scopes", "*").stdout.strip()
+            with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key.split()[-1]}"}) as api:
+                contact = api.post(
+                    "/api/v1/contacts", json={"email": "ada@example.com", "first_name": "에이다"}
+                )
+                template = {
+                    "channel": "email",
+                    "purpose": "informational",
+                    "locales": {
+                        "ko": {"subject": "{{ contact.first_name }}님, 환영합니다", "html": "<p>반가워요</p>"}
+                    },
+                }
+                assert api.put("/api/v1/templates/welcome", json=template).status_code in (200, 201)
+                sent = api.post("/api/v1/templates/welcome/test", json={"contact_id": contact.json()["id"]})
+                assert sent.status_code == 201, sent.text
+                deadline = time.monotonic() + STARTUP_SECONDS
+                while not list((tmp_path / "mail").glob("*.eml")) and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                kept = list((tmp_path / "mail").glob("*.eml"))
+                message = api.get(f"/api/v1/outbox/{sent.json()['message_id']}").json()
+        finally:
+            server.terminate()
+            server.wait(timeout=15)
+
+    assert len(kept) == 1, log.read_text()
+    mail = email.message_from_bytes(kept[0].read_bytes(), policy=email.policy.default)
+    assert (mail["To"], mail["Subject"]) == ("ada@example.com", "에이다님, 환영합니다")
+    assert (message["status"], message["provider"]) == ("sent", "smtp")
+    assert "Emails are kept in" in _words(log.read_text())
