@@ -19,9 +19,10 @@ The sink is an SMTP server in a process of its own, accepting and discarding mes
 counting them: Postfix's `smtp-sink` when it is installed (Debian package `postfix`), else an
 aiosmtpd server (a project dependency). Then, timed, each in a fresh process:
 
-1. Funnelwise: `Sender.deliver_all_due()` with the SMTP provider (`smtp_pool_size` kept-open
-   connections, `send_concurrency` sends in flight, batches of `send_batch_size`), from claim to
-   the recorded status and `Email Sent` events. Every row must end `sent` and the sink must have
+1. Funnelwise: `Sender.deliver_all_due()` with the providers from the settings, as the worker
+   has them: the SMTP provider for email (`smtp_pool_size` kept-open connections,
+   `send_concurrency` sends in flight, batches of `send_batch_size`), from claim to the recorded
+   status and `Email Sent` events. Every row must end `sent` and the sink must have
    counted every message.
 2. The baseline: plain aiosmtplib sends of the same messages, rendered before timing by the
    sender's own code (`preparing.prepare` and the SMTP provider's `MessageWriter`) and read from
@@ -68,9 +69,8 @@ from funnelwise.context import Context
 from funnelwise.db.engine import make_engine, make_sessionmaker
 from funnelwise.db.migrate import upgrade
 from funnelwise.messaging.channels.mime import MessageWriter
-from funnelwise.messaging.channels.smtp import SmtpProvider
+from funnelwise.messaging.channels.registry import providers_from_settings
 from funnelwise.messaging.claimed import ClaimedMessage
-from funnelwise.messaging.message import MessageChannel
 from funnelwise.messaging.outbox import OutboxMessage, OutboxStatus
 from funnelwise.messaging.preparing import prepare
 from funnelwise.messaging.sender import Sender
@@ -241,7 +241,7 @@ def prerender(url: str, port: int, path: Path, batch: int) -> tuple[int, float]:
     sessions = make_sessionmaker(engine)
     ctx = Context(settings, SystemClock())
     writer = MessageWriter(settings.mail_from)
-    providers = {MessageChannel.EMAIL: SmtpProvider(settings)}
+    providers = providers_from_settings(ctx)
     table = OutboxMessage.__table__
     count, size, last = 0, 0, 0
     try:
@@ -373,7 +373,8 @@ def send_with_funnelwise(url: str, port: int, profile: bool) -> Sending:
     settings = settings_for(url, port)
     engine = make_engine(settings)
     ctx = Context(settings, SystemClock())
-    sender = Sender(make_sessionmaker(engine), ctx, {MessageChannel.EMAIL: SmtpProvider(settings)})
+    # The providers the worker would have: SMTP for email, as FUNNELWISE_SMTP_HOST is set.
+    sender = Sender(make_sessionmaker(engine), ctx)
     try:
         if profile:
             profiler = cProfile.Profile()
