@@ -19,9 +19,9 @@ from funnelwise.context import Context
 from funnelwise.db.engine import make_engine, make_sessionmaker
 from funnelwise.messaging.bounces_http import public_router as email_hooks_router
 from funnelwise.messaging.bounces_http import router as email_dsn_router
-from funnelwise.messaging.delivery_reports_http import router as delivery_reports_router
-from funnelwise.messaging.consent_http import router as consents_router
 from funnelwise.messaging.broadcasts.http import router as broadcasts_router
+from funnelwise.messaging.consent_http import router as consents_router
+from funnelwise.messaging.delivery_reports_http import router as delivery_reports_router
 from funnelwise.messaging.http import router as outbox_router
 from funnelwise.messaging.preferences_http import router as preferences_router
 from funnelwise.messaging.public_http import router as email_tracking_router
@@ -82,11 +82,11 @@ def create_app(
     app.include_router(workflows_router, prefix="/api/v1")
     app.include_router(workflow_journeys_router, prefix="/api/v1")
     app.include_router(outbox_router, prefix="/api/v1")
-    app.include_router(templates_router, prefix="/api/v1")
-    app.include_router(broadcasts_router, prefix="/api/v1")
     app.include_router(consents_router, prefix="/api/v1")
+    app.include_router(broadcasts_router, prefix="/api/v1")
     app.include_router(suppressions_router, prefix="/api/v1")
     app.include_router(email_dsn_router, prefix="/api/v1")
+    app.include_router(templates_router, prefix="/api/v1")
     app.include_router(tracking_public_router)
     app.include_router(preferences_router)
     app.include_router(email_tracking_router)

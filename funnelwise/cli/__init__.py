@@ -29,9 +29,9 @@ segments.register(app)
 sales.register(app)
 scoring.register(app)
 workflows.register(app)
-templates.register(app)
 broadcasts.register(app)
 email.register(app)
+templates.register(app)
 
 
 def main() -> None:

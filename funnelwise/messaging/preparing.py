@@ -137,6 +137,7 @@ def _render(
             variables=message.variables,
             locale=contact.get("locale"),
             settings=settings,
+            now=ctx.clock.now(),
         )
     email = message.channel == MessageChannel.EMAIL
     unsubscribe = links.unsubscribe_url(settings, message.id) if email else None
