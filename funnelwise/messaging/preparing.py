@@ -121,6 +121,8 @@ def _render(
     settings = ctx.settings
     company = contact.get("_company")
     contact = {key: value for key, value in contact.items() if key != "_company"}
+    email = message.channel == MessageChannel.EMAIL
+    unsubscribe = links.unsubscribe_url(settings, message.id) if email else None
     if spec is None:
         content = compliance.render_system_notice(
             message.template.removeprefix(SYSTEM_PREFIX),
@@ -128,6 +130,7 @@ def _render(
             variables=message.variables,
             channel=message.channel,
             settings=settings,
+            unsubscribe_url=unsubscribe,
         )
     else:
         content = render(
@@ -139,8 +142,6 @@ def _render(
             settings=settings,
             now=ctx.clock.now(),
         )
-    email = message.channel == MessageChannel.EMAIL
-    unsubscribe = links.unsubscribe_url(settings, message.id) if email else None
     if message.purpose == Purpose.ADVERTISING:
         content = compliance.apply_advertising_rules(
             content, message.channel, settings, unsubscribe_url=unsubscribe
