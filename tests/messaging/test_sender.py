@@ -565,3 +565,24 @@ def test_a_send_at_the_best_hour_waits_for_the_hour_the_contact_opens_mail(
         sender.deliver_all_due()
 
     assert _row(sessions, message_id).status == "sent"
+
+
+def test_opting_in_to_advertising_mails_the_person_the_result_as_the_law_asks(
+    sessions: sessionmaker[Session], mail_ctx: Context, sink: SmtpSink
+) -> None:
+    notices = Context(
+        settings=mail_ctx.settings.model_copy(update={"consent_result_notices": True}), clock=mail_ctx.clock
+    )
+    with sessions() as session:
+        ada = make_contact(session, notices, email="ada@example.com").id
+        _consent(session, notices, ada, Channel.EMAIL)
+        session.commit()
+
+    with _sender(sessions, notices) as sender:
+        assert sender.deliver_all_due().sent == 1
+
+    (mail,) = sink.wait_for(1)
+    assert mail["Subject"] == "[펀널와이즈] 광고성 정보 수신동의 처리 결과 안내"
+    assert "2026" in mail.get_body(("plain",)).get_content()
+    assert "/u/" in mail.get_body(("plain",)).get_content()  # how to opt out again
+    assert [name for name, _ in _events(sessions, ada)] == ["Email Sent"]
