@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     # How many due messages one sender batch claims, and how many provider calls run at once.
     send_batch_size: int = Field(default=500, ge=1, le=10_000)
     send_concurrency: int = Field(default=10, ge=1, le=500)
+    # A batch still `sending` this long after it was claimed was abandoned by a worker that died.
+    send_lease_seconds: int = Field(default=600, ge=1)
     # The same template to the same contact within this many hours is suppressed (0: off).
     dedupe_hours: int = Field(default=24, ge=0)
     # Caps on advertising messages per contact across channels, in any 24 hours / 7 days.

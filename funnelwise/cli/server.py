@@ -3,6 +3,7 @@
 import contextlib
 import logging
 import os
+import signal
 from pathlib import Path
 
 import typer
@@ -67,8 +68,12 @@ def worker(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if wake_fd is None:
         console.print(f"Funnelwise worker (database: {run.engine.url.render_as_string()})")
+    background = Worker(run.sessions, run.context)
+    # SIGTERM (a deploy, `docker stop`) ends the loop after the batch in hand: messages a batch was
+    # sending are recorded as sent rather than left for the lease to call them unknown.
+    signal.signal(signal.SIGTERM, lambda *_: background.stop())
     with contextlib.suppress(KeyboardInterrupt):
-        Worker(run.sessions, run.context).run(wake_fd)
+        background.run(wake_fd)
 
 
 @db.command("upgrade")

@@ -33,8 +33,6 @@ logger = logging.getLogger(__name__)
 
 ATTEMPTS = 5
 BACKOFF = timedelta(seconds=30)
-# How long a claimed batch may take before its rows count as abandoned by a dead worker.
-LEASE = timedelta(minutes=10)
 
 
 @dataclass
@@ -174,7 +172,8 @@ def release(session: Session, ctx: Context, claimed: Sequence[ClaimedMessage]) -
 def recover_abandoned(session: Session, ctx: Context, providers: Providers) -> int:
     """Rows a dead worker left `sending`: retried when the provider dedupes by our key, else unknown."""
     now = ctx.clock.now()
-    stale = (OutboxMessage.status == OutboxStatus.SENDING) & (OutboxMessage.updated_at < now - LEASE)
+    lease = timedelta(seconds=ctx.settings.send_lease_seconds)
+    stale = (OutboxMessage.status == OutboxStatus.SENDING) & (OutboxMessage.updated_at < now - lease)
     again = [channel.value for channel, provider in providers.items() if provider.idempotent]
     retried = session.execute(
         update(OutboxMessage)

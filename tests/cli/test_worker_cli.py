@@ -98,6 +98,17 @@ def test_funnelwise_worker_logs_what_the_api_accepted_and_stops_on_ctrl_c(
     _until(lambda: _logged(sessions) == ["m-1", "m-2"], worker, log)
     worker.send_signal(signal.SIGINT)
     assert worker.wait(10) == 0, log.read_text()
+
+
+def test_funnelwise_worker_stops_cleanly_on_sigterm_after_the_batch_in_hand(
+    start: Callable[..., tuple[subprocess.Popen[bytes], Path]], sessions: sessionmaker[Session]
+) -> None:
+    worker, log = start("worker")
+    _until(lambda: "Funnelwise worker (" in log.read_text(), worker, log)
+
+    worker.send_signal(signal.SIGTERM)
+
+    assert worker.wait(10) == 0, log.read_text()
     assert "Funnelwise worker (database: " in log.read_text()
 
 

@@ -15,7 +15,7 @@ from funnelwise.messaging.channels.smtp import SmtpProvider
 from funnelwise.messaging.consent import Channel, ConsentGrant, grant_consent
 from funnelwise.messaging.message import MessageChannel
 from funnelwise.messaging.outbox import OutboxMessage, OutboxStatus
-from funnelwise.messaging.sender import LEASE, Sender
+from funnelwise.messaging.sender import Sender
 from funnelwise.messaging.suppression import suppress
 from funnelwise.tracking.models import Event
 from tests.factories import make_contact, make_template
@@ -457,7 +457,7 @@ def test_a_send_cut_off_by_a_crash_is_reported_unknown_and_never_sent_twice(
 
     with _sender(sessions, mail_ctx) as sender:
         assert sender.deliver_all_due().recovered == 0  # still within the lease: maybe still sending
-        clock.advance(LEASE + timedelta(seconds=1))
+        clock.advance(timedelta(seconds=mail_ctx.settings.send_lease_seconds + 1))
         assert sender.deliver_all_due().recovered == 2
 
     assert _row(sessions, emailed).status == "unknown"  # SMTP takes no idempotency key

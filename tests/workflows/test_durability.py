@@ -4,11 +4,13 @@ Real `funnelwise worker` processes run a journey for 300 contacts on the real cl
 with SIGKILL at random moments, again and again, and started again at once (one at a time on
 SQLite, which runs one worker in production; two at once on PostgreSQL). When every enrollment has
 finished, each contact has exactly the path its journey takes, and exactly one message for each
-send on it.
+send on it. The workers also deliver those messages to a real SMTP server: no email arrives twice,
+every message the outbox calls sent arrived, and the rest are the few a kill left unknown.
 """
 
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -25,11 +27,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from funnelwise.clock import SystemClock
 from funnelwise.contacts.models import Contact
 from funnelwise.context import Context
-from funnelwise.messaging.outbox import OutboxMessage
+from funnelwise.messaging.outbox import OutboxMessage, OutboxStatus
 from funnelwise.workflows.models import Enrollment, StepRun
 from funnelwise.workflows.schemas import EnrollIn
 from funnelwise.workflows.service import apply_workflow, enroll_contacts, resume_workflow
 from tests.conftest import TEST_SECRET
+from tests.factories import make_template
+from tests.messaging.support import SmtpSink
 
 CONTACTS = 300
 # Contacts are enrolled in chunks while the workers run, so the work comes in many batches.
@@ -42,6 +46,8 @@ KILL_AFTER = (0.05, 1.0)
 CHAOS_SECONDS = 30
 TIMEOUT = 60
 READY = "Funnelwise worker ("
+LEASE_SECONDS = 2
+BATCH = 50
 
 JOURNEY = {
     "name": "durability",
@@ -82,6 +88,7 @@ class _Slot:
 @dataclass
 class _Chaos:
     database_url: str
+    smtp_port: int
     workdir: Path
     rng: random.Random
     slots: list[_Slot]
@@ -96,7 +103,7 @@ class _Chaos:
             slot.process = subprocess.Popen(
                 [sys.executable, "-m", "funnelwise", "worker"],
                 cwd=self.workdir,
-                env=_environment(self.database_url),
+                env=_environment(self.database_url, self.smtp_port),
                 stdout=output,
                 stderr=subprocess.STDOUT,
             )
@@ -133,9 +140,18 @@ class _Chaos:
         )
 
 
-def _environment(database_url: str) -> dict[str, str]:
+def _environment(database_url: str, smtp_port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FUNNELWISE_")}
-    return env | {"FUNNELWISE_DATABASE_URL": database_url, "FUNNELWISE_SECRET_KEY": TEST_SECRET}
+    return env | {
+        "FUNNELWISE_DATABASE_URL": database_url,
+        "FUNNELWISE_SECRET_KEY": TEST_SECRET,
+        "FUNNELWISE_SMTP_HOST": "127.0.0.1",
+        "FUNNELWISE_SMTP_PORT": str(smtp_port),
+        "FUNNELWISE_SMTP_SECURITY": "none",
+        # A killed worker's claimed batch is taken over after 2 s instead of 10 minutes.
+        "FUNNELWISE_SEND_LEASE_SECONDS": str(LEASE_SECONDS),
+        "FUNNELWISE_SEND_BATCH_SIZE": str(BATCH),
+    }
 
 
 def _contacts(session: Session) -> dict[int, str]:
@@ -162,12 +178,27 @@ def _finished(sessions: sessionmaker[Session]) -> int:
         )
 
 
+def _undelivered(sessions: sessionmaker[Session]) -> int:
+    with sessions() as session:
+        return session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.status.in_([OutboxStatus.QUEUED, OutboxStatus.SENDING]))
+        )
+
+
+def _templates(session: Session, ctx: Context) -> None:
+    for name in ("welcome", "pro-offer", "basic-offer", "goodbye"):
+        make_template(session, ctx, name, locales={"ko": {"subject": name, "text": "{{ contact.email }}"}})
+
+
 def test_workers_killed_at_random_moments_finish_every_journey_with_each_message_once(
     database_url: str, sessions: sessionmaker[Session], ctx: Context, tmp_path: Path
 ) -> None:
     real = Context(ctx.settings, SystemClock())
     with sessions() as session:
         plans = _contacts(session)
+        _templates(session, real)
         workflow_id = apply_workflow(session, real, JOURNEY, allow_unknown=True).workflow.id
         resume_workflow(session, real, workflow_id)
         session.commit()
@@ -175,12 +206,14 @@ def test_workers_killed_at_random_moments_finish_every_journey_with_each_message
     chunks = [ids[start : start + CHUNK] for start in range(0, len(ids), CHUNK)]
     seed = random.randrange(2**32)
     workers = 2 if database_url.startswith("postgresql") else 1
-    chaos = _Chaos(database_url, tmp_path, random.Random(seed), [_Slot(n) for n in range(workers)])
+    sink = SmtpSink()
+    chaos = _Chaos(database_url, sink.port, tmp_path, random.Random(seed), [_Slot(n) for n in range(workers)])
 
     started = time.monotonic()
     next_enrollment = started
     try:
-        while _finished(sessions) < CONTACTS or chunks:
+        sink.__enter__()
+        while _finished(sessions) < CONTACTS or chunks or _undelivered(sessions):
             now = time.monotonic()
             if now - started > TIMEOUT:
                 pytest.fail(
@@ -197,6 +230,7 @@ def test_workers_killed_at_random_moments_finish_every_journey_with_each_message
             time.sleep(0.05)
     finally:
         chaos.stop()
+        sink.__exit__()
 
     print(
         f"{database_url.split(':')[0]}: {chaos.kills} kills in {time.monotonic() - started:.1f} s, seed {seed}"
@@ -233,3 +267,28 @@ def test_workers_killed_at_random_moments_finish_every_journey_with_each_message
     )
     assert messages - expected_messages == Counter(), f"messages sent twice or wrongly (seed {seed})"
     assert expected_messages - messages == Counter(), f"messages lost (seed {seed})"
+    _assert_delivered_at_most_once(sessions, sink, chaos.kills, seed)
+
+
+def _assert_delivered_at_most_once(
+    sessions: sessionmaker[Session], sink: SmtpSink, kills: int, seed: int
+) -> None:
+    with sessions() as session:
+        rows = session.execute(select(OutboxMessage.status, OutboxMessage.provider_message_id)).all()
+    arrived = {mail["Message-ID"] for mail in sink.messages}
+    # Our Message-ID names the outbox row (<fw.<id>.<random>@…>): a row sent twice shows here.
+    rows_arrived = Counter(_outbox_id(message_id) for message_id in arrived)
+    statuses = Counter(status for status, _ in rows)
+    print(f"outbox: {dict(statuses)}; {len(sink.messages)} emails arrived")
+    assert [m for m, n in rows_arrived.items() if n > 1] == [], f"emails that arrived twice (seed {seed})"
+    sent = {message_id for status, message_id in rows if status == OutboxStatus.SENT}
+    assert sent <= arrived, f"messages marked sent that never arrived (seed {seed})"
+    assert set(statuses) <= {OutboxStatus.SENT, OutboxStatus.UNKNOWN}, f"seed {seed}"
+    # A kill cuts off at most the one batch its worker had in flight: those become unknown.
+    assert statuses[OutboxStatus.UNKNOWN] <= kills * BATCH, f"seed {seed}"
+
+
+def _outbox_id(message_id: str) -> int:
+    found = re.fullmatch(r"<fw\.(\d+)\.[0-9a-f]+@.+>", message_id)
+    assert found is not None, message_id
+    return int(found[1])
