@@ -159,8 +159,10 @@ def test_serve_with_the_smtp_sink_keeps_every_email_as_a_file_a_new_user_can_ope
     log = tmp_path / "serve.log"
     with log.open("w") as output:
         server = subprocess.Popen(
-            [sys.executable, "-m", "funnelwise", "serve", "--port", str(port), "--smtp-sink"]
-            + ["--smtp-sink-port", str(sink_port), "--smtp-sink-dir", "mail"],
+            [
+                *(sys.executable, "-m", "funnelwise", "serve", "--port", str(port), "--smtp-sink"),
+                *("--smtp-sink-port", str(sink_port), "--smtp-sink-dir", "mail"),
+            ],
             cwd=tmp_path,
             env=_environment(),
             stdout=output,
