@@ -33,8 +33,8 @@ IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 _bearer = HTTPBearer(auto_error=False, description="An API key from `funnelwise apikey create`")
 
 
-def require(scope: str) -> Callable[..., ApiKeyOut]:
-    """A dependency that admits requests whose API key grants `scope`."""
+def require(*scopes: str) -> Callable[..., ApiKeyOut]:
+    """A dependency that admits requests whose API key grants one of `scopes`."""
 
     def check(
         request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
@@ -45,8 +45,8 @@ def require(scope: str) -> Callable[..., ApiKeyOut]:
             key = authenticate(session, credentials.credentials)
         if key is None:
             raise HTTPException(401, "invalid or revoked API key", _challenge())
-        if not allows(key.scopes, scope):
-            raise HTTPException(403, f"this API key lacks the scope {scope!r}")
+        if not any(allows(key.scopes, scope) for scope in scopes):
+            raise HTTPException(403, f"this API key lacks the scope {' or '.join(repr(s) for s in scopes)}")
         return key
 
     return check

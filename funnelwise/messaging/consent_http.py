@@ -4,17 +4,13 @@ Changing them takes an API key with `contacts:write` or `messaging:write`; readi
 read either.
 """
 
-from collections.abc import Callable
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from funnelwise.api.deps import ContextDep, IdPath, SessionDep
-from funnelwise.auth.api_keys import allows, authenticate
-from funnelwise.auth.schemas import ApiKeyOut
+from funnelwise.api.deps import ContextDep, IdPath, SessionDep, require
 from funnelwise.contacts.models import Contact
 from funnelwise.context import Context
 from funnelwise.errors import FieldError, InvalidInput, NotFound
@@ -29,34 +25,8 @@ from funnelwise.messaging.consent import (
 )
 
 router = APIRouter(prefix="/contacts", tags=["consents"])
-_bearer = HTTPBearer(auto_error=False, description="An API key from `funnelwise apikey create`")
-
-
-def require_any(*scopes: str) -> Callable[..., ApiKeyOut]:
-    """Admits requests whose API key grants one of `scopes`."""
-
-    def check(
-        request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-    ) -> ApiKeyOut:
-        if credentials is None:
-            raise HTTPException(401, "missing API key: send 'Authorization: Bearer <key>'", _challenge())
-        with request.app.state.sessionmaker() as session:
-            key = authenticate(session, credentials.credentials)
-        if key is None:
-            raise HTTPException(401, "invalid or revoked API key", _challenge())
-        if not any(allows(key.scopes, scope) for scope in scopes):
-            raise HTTPException(403, f"this API key lacks the scope {' or '.join(repr(s) for s in scopes)}")
-        return key
-
-    return check
-
-
-def _challenge() -> dict[str, str]:
-    return {"WWW-Authenticate": "Bearer"}
-
-
-Read = Depends(require_any("contacts:read", "messaging:read"))
-Write = Depends(require_any("contacts:write", "messaging:write"))
+Read = Depends(require("contacts:read", "messaging:read"))
+Write = Depends(require("contacts:write", "messaging:write"))
 
 
 class ConsentChange(BaseModel):
