@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Depends, Query, Response, status
 
 from funnelwise.api.deps import ContextDep, IdPath, SessionDep, require
 from funnelwise.contacts.schemas import Page
+from funnelwise.messaging.broadcasts import WorkflowFigures, workflow_figures
 from funnelwise.workflows.migration import migrate_enrollments
 from funnelwise.workflows.schemas import (
     EnrollIn,
@@ -90,6 +91,20 @@ def resume(session: SessionDep, ctx: ContextDep, workflow_id: IdPath) -> Workflo
 def show_status(session: SessionDep, workflow_id: IdPath) -> WorkflowStatusOut:
     """Per version and step: how many enrollments entered, wait there, went on, exited, converted, failed."""
     return workflow_status(session, workflow_id)
+
+
+@router.get("/{workflow_id}/figures", dependencies=[Read])
+def figures(
+    session: SessionDep,
+    ctx: ContextDep,
+    workflow_id: IdPath,
+    conversion_event: Annotated[
+        str | None, Query(max_length=255, description="Count contacts who did this after a message")
+    ] = None,
+) -> WorkflowFigures:
+    """Its messages in all and per send step: sent, delivered, opened, clicked, bounced, converted."""
+    get_workflow(session, workflow_id)
+    return workflow_figures(session, ctx, workflow_id, conversion_event=conversion_event)
 
 
 @router.get("/{workflow_id}/enrollments", dependencies=[Read])

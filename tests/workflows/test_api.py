@@ -9,6 +9,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from funnelwise.clock import SimulatedClock
 from funnelwise.context import Context
+from funnelwise.messaging.sender import Sender
+from funnelwise.tracking.log import record_event
 from funnelwise.workflows.engine import run_all_due
 from tests.factories import make_contact, make_template
 from tests.workflows.support import make_welcome_templates, welcome
@@ -204,3 +206,27 @@ def test_reading_keys_may_watch_but_not_enroll_or_migrate(
         == 403
     )
     assert reader.post(f"/api/v1/workflows/{workflow_id}/migrate").status_code == 403
+
+
+def test_a_workflows_figures_count_its_messages_per_send_step_and_the_conversions(
+    api: httpx.Client, sessions: sessionmaker[Session], ctx: Context, clock: SimulatedClock
+) -> None:
+    with sessions() as session:
+        ada, bob = (make_contact(session, ctx).id for _ in range(2))
+    workflow_id = api.post("/api/v1/workflows", json=welcome()).json()["workflow"]["id"]
+    api.post(f"/api/v1/workflows/{workflow_id}/resume")
+    api.post(f"/api/v1/workflows/{workflow_id}/enrollments", json={"contact_ids": [ada, bob]})
+    run_all_due(sessions, ctx)
+    with Sender(sessions, ctx) as sender:
+        sender.deliver_all_due()
+    clock.advance(timedelta(hours=2))
+    with sessions() as session:
+        record_event(session, ctx, ada, "Signed Up", {})
+        session.commit()
+
+    figures = api.get(f"/api/v1/workflows/{workflow_id}/figures", params={"conversion_event": "Signed Up"})
+
+    assert figures.status_code == 200, figures.text
+    [hello] = figures.json()["steps"]
+    assert (hello["step_id"], hello["messages"], hello["sent"], hello["converted"]) == ("hello", 2, 2, 1)
+    assert api.get("/api/v1/workflows/999999/figures").status_code == 404
