@@ -557,7 +557,7 @@ def main() -> None:
     print(f"sink: {sink_kind} on port {sink.port}, in its own process", flush=True)
     if sink_kind == "aiosmtpd":
         print(
-            "note: aiosmtpd takes a few hundred messages a second, so both rates measure the sink; "
+            "note: aiosmtpd takes under a thousand messages a second, so both rates measure the sink; "
             "for figures install Postfix's smtp-sink (apt-get install postfix)",
             flush=True,
         )
