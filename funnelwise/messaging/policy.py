@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from funnelwise.config import Settings
+from funnelwise.contacts.normalize import normalize_email
 from funnelwise.db.dialect import one_of
 from funnelwise.messaging.claimed import ClaimedMessage
 from funnelwise.messaging.compliance import night_hold_until
@@ -63,10 +63,9 @@ def recipient_of(message: ClaimedMessage, contact: dict[str, Any]) -> tuple[str 
         if not address:
             return None, "the contact has no email address"
         try:
-            validate_email(address, check_deliverability=False)
-        except EmailNotValidError as exc:
-            return None, f"invalid email address {address!r}: {exc}"
-        return address.lower(), "email"
+            return normalize_email(address), "email"
+        except ValueError as exc:
+            return None, str(exc)
     if channel in (MessageChannel.SMS, MessageChannel.KAKAO, MessageChannel.KAKAO_BRAND):
         address = override or contact.get("phone")
         if not address:

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from funnelwise.context import Context
 from funnelwise.db.dialect import dialect_name
+from funnelwise.db.staging import staged
 from funnelwise.messaging.channels.http_status import OutcomeUnknown
 from funnelwise.messaging.channels.registry import Providers, providers_from_settings
 from funnelwise.messaging.claimed import ClaimedMessage
@@ -32,6 +33,8 @@ from funnelwise.tracking.log import SystemEvent, record_events
 logger = logging.getLogger(__name__)
 
 ATTEMPTS = 5
+# From this many rows on, PostgreSQL gets its updates by COPY into a staging table.
+STAGE_FROM = 50
 BACKOFF = timedelta(seconds=30)
 
 
@@ -290,12 +293,24 @@ def _sent_or_failed(
 
 
 def _write_updates(session: Session, updates: Sequence[dict[str, Any]]) -> None:
-    """One executemany per set of columns: rows that share their changed columns go together."""
+    """One statement per set of changed columns: staged with COPY on PostgreSQL, else executemany."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in updates:
         groups.setdefault(tuple(sorted(row)), []).append(row)
-    for rows in groups.values():
-        session.execute(update(OutboxMessage), rows)
+    table = OutboxMessage.__table__
+    for names, rows in groups.items():
+        changed = [name for name in names if name != "id"]
+        if dialect_name(session) == "postgresql" and len(rows) >= STAGE_FROM:
+            with staged(session, table, rows) as stage:
+                session.execute(
+                    update(table)
+                    .where(table.c.id == stage.c.id)
+                    .values({name: stage.c[name] for name in changed})
+                )
+            continue
+        statement = update(table).where(table.c.id == bindparam("b_id"))
+        statement = statement.values({name: bindparam(f"b_{name}") for name in changed})
+        session.execute(statement, [{f"b_{name}": value for name, value in row.items()} for row in rows])
 
 
 def _event(message: ClaimedMessage, what: str, at: datetime, **extra: Any) -> SystemEvent:

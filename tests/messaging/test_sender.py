@@ -586,3 +586,27 @@ def test_opting_in_to_advertising_mails_the_person_the_result_as_the_law_asks(
     assert "2026" in mail.get_body(("plain",)).get_content()
     assert "/u/" in mail.get_body(("plain",)).get_content()  # how to opt out again
     assert [name for name, _ in _events(sessions, ada)] == ["Email Sent"]
+
+
+def test_a_batch_of_many_is_recorded_in_one_go_on_either_database(
+    sessions: sessionmaker[Session], ctx: Context
+) -> None:
+    with sessions() as session:
+        _welcome(session, ctx)
+        ids = [queue_message(session, ctx, make_contact(session, ctx).id, "welcome") for _ in range(60)]
+        no_address = make_contact(session, ctx, email=None, phone="+821012345678").id
+        ids.append(queue_message(session, ctx, no_address, "welcome"))
+        session.commit()
+
+    with Sender(sessions, ctx) as sender:
+        batch = sender.deliver_due()
+
+    assert (batch.claimed, batch.sent, batch.suppressed) == (61, 60, 1)
+    with sessions() as session:
+        rows = session.execute(
+            select(OutboxMessage.status, OutboxMessage.attempts, OutboxMessage.rendered).where(
+                OutboxMessage.id.in_(ids)
+            )
+        ).all()
+    assert sorted(status for status, _, _ in rows) == ["sent"] * 60 + ["suppressed"]
+    assert all(rendered["subject"].endswith("환영합니다") for status, _, rendered in rows if status == "sent")
