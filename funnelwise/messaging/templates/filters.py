@@ -67,7 +67,9 @@ def krw(context: JinjaContext, value: Any) -> str:
     amount = _number(value, "krw")
     formatting = _formatting(context)
     if formatting.korean:
-        return f"{format_decimal(amount, format='#,##0', locale=formatting.locale)}원"
+        # Korean groups by thousands with commas, as Python does: Babel would parse its pattern
+        # anew for each of a broadcast's hundred thousand messages.
+        return f"{round(amount):,}원"
     return format_currency(amount, "KRW", locale=formatting.locale)
 
 
