@@ -23,6 +23,16 @@ _LINE_ENDS = re.compile(r"\r\n|\r|\n")
 # RFC 5322 §2.1.1: at most 998 characters a line; longer or non-ASCII bodies go as base64.
 _MAX_LINE = 998
 _CRLF = "\r\n"
+# RFC 2047 §2: a line holding encoded words stays within 76 characters; after the fold's leading
+# space and the 12 characters around the base64, 60 base64 characters (45 bytes) fit.
+_MAX_ENCODED_LINE = 76
+_FOLDED_ROOM = 3 * ((_MAX_ENCODED_LINE - 1 - 12) // 4)
+# An address as the contacts' checks leave it: a dot-atom local part and an ASCII domain.
+_BARE_ADDRESS = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
+)
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f<>]")
 # Headers the message writes itself; a template's own copy of them is dropped.
 _OWN_HEADERS = frozenset(
     {
@@ -62,7 +72,12 @@ def message_id_for(message_id: int, domain: str) -> str:
 
 def envelope_recipient(to: str) -> tuple[str, str]:
     """The To header and the bare address for RCPT TO; an internationalised domain goes as IDNA."""
+    if _BARE_ADDRESS.fullmatch(to):
+        # A plain address, as the sender's recipients are once checked: nothing to take apart.
+        return to, to
     name, address = parseaddr(to)
+    if _CONTROLS.search(address):
+        raise AddressError(f"{to!r} is not an address an SMTP command can carry")
     local, at, domain = address.rpartition("@")
     if not at or not local or not domain:
         raise AddressError(f"{to!r} is not an email address")
@@ -81,9 +96,31 @@ def envelope_recipient(to: str) -> tuple[str, str]:
 def encoded_header(name: str, value: str) -> str:
     """`Name: value` with non-ASCII text as RFC 2047 encoded words, folded, on one logical line."""
     value = _one_line(value)
-    if value.isascii() and len(name) + len(value) < 900:
-        return f"{name}: {value}"
-    return f"{name}: {Header(value, 'utf-8', header_name=name).encode(linesep=_CRLF)}"
+    if value.isascii():
+        if len(name) + len(value) < 900:
+            return f"{name}: {value}"
+        return f"{name}: {Header(value, 'utf-8', header_name=name).encode(linesep=_CRLF)}"
+    return f"{name}: {_encoded_words(value, len(name) + 2)}"
+
+
+def _encoded_words(value: str, used: int) -> str:
+    """`value` as UTF-8 base64 encoded words (RFC 2047), one a line, each line within 76 characters.
+
+    A word holds whole characters only, so each decodes on its own; a reader joins adjacent
+    words without the folding whitespace between them, which gives back `value`.
+    """
+    data = value.encode("utf-8")
+    # Base64 of n bytes takes 4n/3 characters; "=?utf-8?b?" and "?=" take 12 more.
+    room = max(3 * ((_MAX_ENCODED_LINE - used - 12) // 4), 12)
+    words = []
+    start, end = 0, len(data)
+    while start < end:
+        stop = min(start + room, end)
+        while stop < end and data[stop] & 0xC0 == 0x80:
+            stop -= 1  # never split a character: step back to where one starts
+        words.append(f"=?utf-8?b?{base64.b64encode(data[start:stop]).decode('ascii')}?=")
+        start, room = stop, _FOLDED_ROOM
+    return "\r\n ".join(words)
 
 
 class MessageWriter:

@@ -4,9 +4,11 @@ import asyncio
 import time
 from email.utils import parseaddr
 from pathlib import Path
+from typing import NoReturn
 
 import aiosmtplib
 import dkim
+from aiosmtplib.protocol import PERIOD_REGEX, SMTPProtocol, normalize_message_line_endings
 
 from funnelwise.clock import Clock, SystemClock
 from funnelwise.config import Settings, SettingsError
@@ -123,6 +125,18 @@ class _Pool:
             timeout=settings.smtp_timeout_seconds,
         )
         await connection.connect()
+        if connection.is_ehlo_or_helo_needed:
+            # aiosmtplib greets lazily, before its first command; the pipelined path needs the EHLO
+            # answer first. Like aiosmtplib, fall back to HELO when EHLO is refused.
+            try:
+                await connection.ehlo()
+            except aiosmtplib.SMTPHeloError:
+                if not connection.is_connected:
+                    raise
+                await connection.helo()
+        if connection.supports_extension("pipelining") and type(connection.protocol) is SMTPProtocol:
+            # Same protocol, plus keeping replies that arrive while an earlier one awaits its reader.
+            connection.protocol.__class__ = _PipeliningProtocol
         return connection
 
     async def aclose(self) -> None:
@@ -167,13 +181,79 @@ class SmtpProvider:
             await self._rate.wait()
         lease = _Lease(await self._pool.take())
         try:
-            await self._transaction(lease, envelope.recipient, data)
+            await self._pipelined(lease, envelope.recipient, data)
         finally:
             self._pool.give_back(lease.connection)
         return Accepted(provider=self.name, provider_message_id=envelope.message_id)
 
     async def aclose(self) -> None:
         await self._pool.aclose()
+
+    async def _pipelined(self, lease: "_Lease", recipient: str, data: bytes) -> None:
+        """MAIL, RCPT and DATA in one write and their three replies, then the body (RFC 2920).
+
+        A server that does not offer PIPELINING gets one command at a time (`_transaction`).
+
+        The commands go on a kept-open connection the server may have closed meanwhile; as nothing
+        was taken before the body is sent, a lost connection is replaced once, then retryable.
+        """
+        for attempt in (1, 2):
+            connection = lease.connection
+            if connection is None or not connection.is_connected:
+                connection = lease.connection = await self._connect()
+            protocol = connection.protocol
+            if not isinstance(protocol, _PipeliningProtocol):
+                # A new connection to a server that no longer offers PIPELINING.
+                await self._transaction(lease, recipient, data)
+                return
+            size = f" SIZE={len(data)}" if connection.supports_extension("size") else ""
+            commands = f"MAIL FROM:<{self._envelope_sender}>{size}\r\nRCPT TO:<{recipient}>\r\nDATA\r\n"
+            try:
+                replies = await protocol.exchange(commands.encode(), 3, connection.timeout)
+                break
+            except _DROPPED as exc:
+                lease.drop()
+                if attempt == 2:
+                    raise ProviderError(f"connection to the SMTP server lost: {exc}", retryable=True) from exc
+        mail, rcpt, start = replies
+        if mail.code != 250 or rcpt.code not in (250, 251) or start.code != 354:
+            refused = next(r for r in (mail, rcpt, start) if r.code not in (250, 251, 354))
+            if start.code == 354:
+                # A server that took DATA after refusing the envelope gets an empty message to refuse.
+                await self._end_empty_data(lease, protocol)
+            await self._refused(lease, refused)
+        if not protocol.is_connected:
+            lease.drop()
+            raise ProviderError(
+                "connection to the SMTP server lost before the message was sent", retryable=True
+            )
+        body = PERIOD_REGEX.sub(b"..", normalize_message_line_endings(data)) + b".\r\n"
+        try:
+            (reply,) = await protocol.exchange(body, 1, connection.timeout)
+        except _DROPPED as exc:
+            lease.drop()
+            # The server may have taken the message before the line dropped: never send it twice.
+            raise OutcomeUnknown(
+                "connection to the SMTP server lost during DATA, so whether it took the message is "
+                f"unknown; not retried: {exc}"
+            ) from exc
+        if reply.code != 250:
+            await self._refused(lease, reply)
+
+    async def _end_empty_data(self, lease: "_Lease", protocol: "_PipeliningProtocol") -> None:
+        try:
+            await protocol.exchange(b".\r\n", 1, lease.connection.timeout if lease.connection else None)
+        except _DROPPED:
+            lease.drop()
+
+    async def _refused(self, lease: "_Lease", reply: aiosmtplib.SMTPResponse) -> NoReturn:
+        """Raises the refusal; the connection is reset for the next message, or dropped after a 421."""
+        if lease.connection is not None:
+            if reply.code == 421:
+                lease.drop()
+            else:
+                await _reset(lease.connection)
+        raise _refusal(aiosmtplib.SMTPResponseException(reply.code, reply.message))
 
     async def _transaction(self, lease: "_Lease", recipient: str, data: bytes) -> None:
         """MAIL, RCPT, DATA on the leased connection, which is left in `lease` (None once lost)."""
@@ -231,6 +311,56 @@ class SmtpProvider:
             # A refused greeting, login or STARTTLS is the server's or our settings' state, not this
             # message's: it may work later.
             raise ProviderError(f"cannot connect to the SMTP server: {exc}", retryable=True) from exc
+
+
+class _PipeliningProtocol(SMTPProtocol):
+    """aiosmtplib's protocol, able to read the replies to several commands sent in one write.
+
+    aiosmtplib expects one reply per command and drops data that arrives while a parsed reply
+    awaits its reader; here, during `exchange`, that data is kept for the next reply instead.
+    """
+
+    _pipelining = False
+
+    def data_received(self, data: bytes) -> None:
+        waiter = self._response_waiter
+        if self._pipelining and waiter is not None and waiter.done():
+            self._buffer.extend(data)
+            return
+        super().data_received(data)
+
+    async def exchange(
+        self, data: bytes, replies: int, timeout: float | None
+    ) -> list[aiosmtplib.SMTPResponse]:
+        """Writes `data` and reads `replies` replies; the connection is lost or closed on failure.
+
+        Only the lease holder uses the connection, so no other command can interleave.
+        """
+        self._pipelining = True
+        try:
+            self._response_pending = True
+            self.write(data)
+            read: list[aiosmtplib.SMTPResponse] = []
+            while len(read) < replies:
+                reply = self._read_response_from_buffer()
+                if reply is None:
+                    self._response_pending = True
+                    reply = await self.read_response(timeout=timeout)
+                read.append(reply)
+            return read
+        except aiosmtplib.SMTPTimeoutError:
+            # Out of step with the server: a reply given up on could still arrive.
+            self._close()
+            raise
+        except aiosmtplib.SMTPResponseException as exc:
+            self._close()
+            raise aiosmtplib.SMTPServerDisconnected(f"unreadable reply: {exc.message}") from exc
+        finally:
+            self._pipelining = False
+
+    def _close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
 
 
 class _Lease:

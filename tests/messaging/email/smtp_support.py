@@ -16,12 +16,24 @@ MAIL_FROM = "펀널와이즈 <hello@funnelwise.example>"
 class PickySink(SmtpSink):
     """Refuses the recipients in `refuse` with their reply; remembers which connection sent what."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, pipelining: bool = False) -> None:
         super().__init__()
         self.refuse: dict[str, str] = {}
         self.peers: list[tuple[str, int]] = []
+        self.greeted: list[tuple[str, int]] = []
         self.drop_after_reply = False
         self.drop_before_reply = False
+        # aiosmtpd reads pipelined commands fine but does not say so in its EHLO reply.
+        self.pipelining = pipelining
+
+    async def handle_EHLO(
+        self, _server: Any, session: Any, _envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        self.greeted.append(tuple(session.peer))
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
 
     async def handle_RCPT(
         self, _server: Any, _session: Any, envelope: Any, address: str, _options: Any

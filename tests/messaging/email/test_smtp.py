@@ -17,9 +17,10 @@ from tests.conftest import START
 from tests.messaging.email.smtp_support import PickySink, dkim_key, email, smtp_settings
 
 
-@pytest.fixture
-def sink() -> Iterator[PickySink]:
-    with PickySink() as sink:
+@pytest.fixture(params=[False, True], ids=["one-command-a-time", "pipelined"])
+def sink(request: pytest.FixtureRequest) -> Iterator[PickySink]:
+    """Every test runs against a server without PIPELINING and one with it (RFC 2920)."""
+    with PickySink(pipelining=request.param) as sink:
         yield sink
 
 
