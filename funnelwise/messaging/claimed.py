@@ -1,6 +1,6 @@
 """An outbox row as the sender holds it between claiming it and recording what became of it."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +11,8 @@ from funnelwise.messaging.message import MessageChannel
 
 @dataclass(frozen=True)
 class ClaimedMessage:
+    """The columns the sender reads; the rest of the row it only writes."""
+
     id: int
     idempotency_key: str
     contact_id: int
@@ -58,3 +60,6 @@ class ClaimedMessage:
             "broadcast_id": self.broadcast_id,
             "variant": self.variant,
         }
+
+
+CLAIMED_COLUMNS = tuple(field.name for field in fields(ClaimedMessage))

@@ -22,7 +22,7 @@ from funnelwise.db.dialect import dialect_name
 from funnelwise.db.staging import staged
 from funnelwise.messaging.channels.http_status import OutcomeUnknown
 from funnelwise.messaging.channels.registry import Providers, providers_from_settings
-from funnelwise.messaging.claimed import ClaimedMessage
+from funnelwise.messaging.claimed import CLAIMED_COLUMNS, ClaimedMessage
 from funnelwise.messaging.message import Accepted, Delivery, MessageChannel, ProviderError, event_name
 from funnelwise.messaging.outbox import OutboxMessage, OutboxStatus
 from funnelwise.messaging.policy import Defer, Go, Suppress
@@ -63,12 +63,23 @@ class Sender:
         self._ctx = ctx
         self._providers = providers if providers is not None else providers_from_settings(ctx)
         self._loop = asyncio.new_event_loop()
+        self._recovered_at: datetime | None = None
+
+    def _recovery_due(self) -> bool:
+        """Abandoned sends are looked for once a tenth of a lease, not before every batch."""
+        now = self._ctx.clock.now()
+        every = timedelta(seconds=self._ctx.settings.send_lease_seconds / 10)
+        if self._recovered_at is not None and self._recovered_at <= now < self._recovered_at + every:
+            return False
+        self._recovered_at = now
+        return True
 
     def deliver_due(self) -> Batch:
         """One batch of due messages, start to finish."""
         batch = Batch()
         with self._sessions() as session:
-            batch.recovered = recover_abandoned(session, self._ctx, self._providers)
+            if self._recovery_due():
+                batch.recovered = recover_abandoned(session, self._ctx, self._providers)
             claimed = claim(session, self._ctx)
             session.commit()
         batch.claimed = len(claimed)
@@ -156,7 +167,7 @@ def claim(session: Session, ctx: Context) -> list[ClaimedMessage]:
         update(table)
         .where(table.c.id.in_(due.scalar_subquery()))
         .values(status=OutboxStatus.SENDING, updated_at=now)
-        .returning(*table.c)
+        .returning(*(table.c[name] for name in CLAIMED_COLUMNS))
     ).all()
     return sorted((ClaimedMessage.of(row) for row in rows), key=lambda m: (m.created_at, m.id))
 

@@ -6,16 +6,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from funnelwise.commerce.models import Order
 from funnelwise.context import Context
-from funnelwise.db.dialect import insert
+from funnelwise.db.dialect import dialect_name, insert
+from funnelwise.db.staging import staged
 from funnelwise.reactions.queue import mark_due
 from funnelwise.tracking.models import AnonymousProfile, Event
 
 SYSTEM = "system"
+# From this many events on, PostgreSQL takes them by COPY into a staging table (a batch of sends).
+STAGE_FROM = 100
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,17 @@ def record_events(session: Session, events: Sequence[SystemEvent]) -> None:
         }
         for event in events
     ]
-    statement = insert(session, Event.__table__).on_conflict_do_nothing(index_elements=["message_id"])
+    table = Event.__table__
+    if len(rows) >= STAGE_FROM and dialect_name(session) == "postgresql":
+        with staged(session, table, rows) as stage:
+            names = list(rows[0])
+            session.execute(
+                insert(session, table)
+                .from_select(names, select(*(stage.c[name] for name in names)))
+                .on_conflict_do_nothing(index_elements=["message_id"])
+            )
+        return
+    statement = insert(session, table).on_conflict_do_nothing(index_elements=["message_id"])
     session.execute(statement, rows)
 
 
