@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from funnelwise.db.base import Base
@@ -31,9 +31,34 @@ class OutboxStatus(StrEnum):
 
 class OutboxMessage(Base):
     __tablename__ = "outbox_messages"
+    # Partial indexes: a row is claimed, then recorded, so each update writes as few index entries
+    # as the questions asked of it need (what is due, what a dead worker left, what a report names).
     __table_args__ = (
-        Index("ix_outbox_messages_status_due_at", "status", "due_at"),
-        Index("ix_outbox_messages_contact_id_sent_at", "contact_id", "sent_at"),
+        Index(
+            "ix_outbox_messages_due",
+            "due_at",
+            "id",
+            postgresql_where=text("status = 'queued'"),
+            sqlite_where=text("status = 'queued'"),
+        ),
+        Index(
+            "ix_outbox_messages_sending",
+            "updated_at",
+            postgresql_where=text("status = 'sending'"),
+            sqlite_where=text("status = 'sending'"),
+        ),
+        Index(
+            "ix_outbox_messages_provider_message_id",
+            "provider_message_id",
+            postgresql_where=text("provider_message_id IS NOT NULL"),
+            sqlite_where=text("provider_message_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_outbox_messages_broadcast_id",
+            "broadcast_id",
+            postgresql_where=text("broadcast_id IS NOT NULL"),
+            sqlite_where=text("broadcast_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
@@ -49,7 +74,7 @@ class OutboxMessage(Base):
     enrollment_id: Mapped[int | None] = mapped_column(BigIntId, nullable=True)
     step_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     variables: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
-    broadcast_id: Mapped[int | None] = mapped_column(BigIntId, nullable=True, index=True)
+    broadcast_id: Mapped[int | None] = mapped_column(BigIntId, nullable=True)
     variant: Mapped[str | None] = mapped_column(String(64), nullable=True)
     purpose: Mapped[str | None] = mapped_column(String(16), nullable=True)
     topic: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -61,7 +86,7 @@ class OutboxMessage(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     recipient: Mapped[str | None] = mapped_column(String(320), nullable=True)
     provider: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    provider_message_id: Mapped[str | None] = mapped_column(String(255), nullable=True, index=True)
+    provider_message_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
     # What was rendered, kept by the development outbox so a new user sees what would have gone out.
     rendered: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc, nullable=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -94,17 +94,30 @@ def upgrade() -> None:
     with op.batch_alter_table("outbox_messages") as batch:
         batch.alter_column("due_at", existing_type=UTCDateTime(timezone=True), nullable=False)
     op.drop_index(op.f('ix_outbox_messages_status_created_at'), table_name='outbox_messages')
-    op.create_index(op.f('ix_outbox_messages_broadcast_id'), 'outbox_messages', ['broadcast_id'], unique=False)
-    op.create_index('ix_outbox_messages_contact_id_sent_at', 'outbox_messages', ['contact_id', 'sent_at'], unique=False)
-    op.create_index(op.f('ix_outbox_messages_provider_message_id'), 'outbox_messages', ['provider_message_id'], unique=False)
-    op.create_index('ix_outbox_messages_status_due_at', 'outbox_messages', ['status', 'due_at'], unique=False)
+    for name, columns, where in (
+        ("ix_outbox_messages_due", ["due_at", "id"], "status = 'queued'"),
+        ("ix_outbox_messages_sending", ["updated_at"], "status = 'sending'"),
+        ("ix_outbox_messages_provider_message_id", ["provider_message_id"], "provider_message_id IS NOT NULL"),
+        ("ix_outbox_messages_broadcast_id", ["broadcast_id"], "broadcast_id IS NOT NULL"),
+    ):
+        op.create_index(
+            name,
+            "outbox_messages",
+            columns,
+            unique=False,
+            postgresql_where=sa.text(where),
+            sqlite_where=sa.text(where),
+        )
 
 
 def downgrade() -> None:
-    op.drop_index('ix_outbox_messages_status_due_at', table_name='outbox_messages')
-    op.drop_index(op.f('ix_outbox_messages_provider_message_id'), table_name='outbox_messages')
-    op.drop_index('ix_outbox_messages_contact_id_sent_at', table_name='outbox_messages')
-    op.drop_index(op.f('ix_outbox_messages_broadcast_id'), table_name='outbox_messages')
+    for name in (
+        "ix_outbox_messages_broadcast_id",
+        "ix_outbox_messages_provider_message_id",
+        "ix_outbox_messages_sending",
+        "ix_outbox_messages_due",
+    ):
+        op.drop_index(name, table_name="outbox_messages")
     op.create_index(op.f('ix_outbox_messages_status_created_at'), 'outbox_messages', ['status', 'created_at'], unique=False)
     op.drop_column('outbox_messages', 'unsubscribed_at')
     op.drop_column('outbox_messages', 'complained_at')
