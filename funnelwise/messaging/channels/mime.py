@@ -181,8 +181,9 @@ def _part_body(content: str) -> tuple[str, bytes]:
     if content.isascii() and all(len(line) <= _MAX_LINE for line in lines):
         body = "\r\n".join(lines)
         return "7bit", (body if body.endswith("\r\n") else body + "\r\n").encode("ascii")
-    encoded = base64.encodebytes("\r\n".join(lines).encode("utf-8"))
-    return "base64", encoded.replace(b"\n", b"\r\n")
+    encoded = base64.b64encode("\r\n".join(lines).encode("utf-8"))
+    # Lines of 76 characters (RFC 2045 §6.8), each ended by CRLF.
+    return "base64", b"".join([encoded[i : i + 76] + b"\r\n" for i in range(0, len(encoded), 76)])
 
 
 def _part_headers(subtype: str, encoding: str) -> list[str]:

@@ -227,7 +227,7 @@ class SmtpProvider:
             raise ProviderError(
                 "connection to the SMTP server lost before the message was sent", retryable=True
             )
-        body = PERIOD_REGEX.sub(b"..", normalize_message_line_endings(data)) + b".\r\n"
+        body = _dot_stuffed(data)
         try:
             (reply,) = await protocol.exchange(body, 1, connection.timeout)
         except _DROPPED as exc:
@@ -373,6 +373,21 @@ class _Lease:
         if self.connection is not None:
             self.connection.close()
         self.connection = None
+
+
+def _dot_stuffed(data: bytes) -> bytes:
+    """The message as DATA carries it: CRLF line ends, a dot doubled at a line's start, the end line.
+
+    The writer's output has CRLF line ends already; counting them is much cheaper than aiosmtplib's
+    regular expressions, which remain for any other input.
+    """
+    if data.endswith(b"\r\n") and data.count(b"\r") == data.count(b"\n") == data.count(b"\r\n"):
+        body = data.replace(b"\r\n.", b"\r\n..")
+        if body.startswith(b"."):
+            body = b"." + body
+    else:
+        body = PERIOD_REGEX.sub(b"..", normalize_message_line_endings(data))
+    return body + b".\r\n"
 
 
 def _refusal(exc: aiosmtplib.SMTPResponseException) -> ProviderError:

@@ -4,6 +4,7 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
+from aiosmtplib.protocol import PERIOD_REGEX, normalize_message_line_endings
 
 from funnelwise.clock import SimulatedClock
 from funnelwise.messaging import links
@@ -153,3 +154,13 @@ def test_many_messages_over_a_few_pipelining_connections_all_arrive(sink: PickyS
         f"person{n}@example.org" for n in range(60)
     )
     assert len(sink.greeted) == 3
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b".a\r\nb\r\n.c\r\n", b"a\nb\r\n.\r\n", b"a\r\nb", b"..\r\n", b"x\r\r\n.y", b"a\r\n.\r\n.\r\n", b""],
+)
+def test_the_body_is_dot_stuffed_as_aiosmtplib_does_it(data: bytes) -> None:
+    expected = PERIOD_REGEX.sub(b"..", normalize_message_line_endings(data)) + b".\r\n"
+
+    assert smtp._dot_stuffed(data) == expected
