@@ -19,7 +19,6 @@ from funnelwise.messaging.message import Rendered
 # Header names are printable ASCII without colons (RFC 5322 §2.2); values never carry a line break.
 _HEADER_NAME = re.compile(r"[!-9;-~]+")
 _LINE_BREAKS = re.compile(r"[\r\n]+\s*")
-_LINE_ENDS = re.compile(r"\r\n|\r|\n")
 # RFC 5322 §2.1.1: at most 998 characters a line; longer or non-ASCII bodies go as base64.
 _MAX_LINE = 998
 _CRLF = "\r\n"
@@ -177,11 +176,12 @@ def _one_line(value: str) -> str:
 
 def _part_body(content: str) -> tuple[str, bytes]:
     """The transfer encoding and CRLF-ended body of one text part."""
-    lines = _LINE_ENDS.split(content)
-    if content.isascii() and all(len(line) <= _MAX_LINE for line in lines):
-        body = "\r\n".join(lines)
+    if "\r" in content:
+        content = content.replace("\r\n", "\n").replace("\r", "\n")
+    if content.isascii() and (len(content) <= _MAX_LINE or max(map(len, content.split("\n"))) <= _MAX_LINE):
+        body = content.replace("\n", "\r\n")
         return "7bit", (body if body.endswith("\r\n") else body + "\r\n").encode("ascii")
-    encoded = base64.b64encode("\r\n".join(lines).encode("utf-8"))
+    encoded = base64.b64encode(content.replace("\n", "\r\n").encode("utf-8"))
     # Lines of 76 characters (RFC 2045 §6.8), each ended by CRLF.
     return "base64", b"".join([encoded[i : i + 76] + b"\r\n" for i in range(0, len(encoded), 76)])
 
