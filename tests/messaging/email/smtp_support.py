@@ -23,6 +23,7 @@ class PickySink(SmtpSink):
         self.greeted: list[tuple[str, int]] = []
         self.drop_after_reply = False
         self.drop_before_reply = False
+        self.drop_at_rcpt = False
         # aiosmtpd reads pipelined commands fine but does not say so in its EHLO reply.
         self.pipelining = pipelining
 
@@ -36,8 +37,11 @@ class PickySink(SmtpSink):
         return responses
 
     async def handle_RCPT(
-        self, _server: Any, _session: Any, envelope: Any, address: str, _options: Any
+        self, server: Any, _session: Any, envelope: Any, address: str, _options: Any
     ) -> str:
+        if self.drop_at_rcpt:
+            server.transport.close()
+            return "250 never heard"
         if address in self.refuse:
             return self.refuse[address]
         envelope.rcpt_tos.append(address)

@@ -158,6 +158,18 @@ def test_a_connection_lost_during_data_is_not_retried_so_nothing_is_sent_twice(s
     assert "whether it took the message is unknown" in failed.value.reason
 
 
+def test_a_connection_lost_before_the_message_was_sent_is_retryable(sink: PickySink) -> None:
+    sink.drop_at_rcpt = True
+
+    with pytest.raises(ProviderError) as failed:
+        _send_all(SmtpProvider(smtp_settings(sink)), email(1, "someone@example.org"))
+
+    assert not isinstance(failed.value, OutcomeUnknown)
+    assert failed.value.retryable is True
+    assert failed.value.reason.startswith("connection to the SMTP server lost")
+    assert sink.messages == []
+
+
 def test_an_address_smtp_cannot_carry_is_refused_before_sending(sink: PickySink) -> None:
     with pytest.raises(ProviderError) as refused:
         _send_all(SmtpProvider(smtp_settings(sink)), email(1, "not an address"))
