@@ -9,9 +9,12 @@ from sqlalchemy import Row
 from funnelwise.messaging.message import MessageChannel
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ClaimedMessage:
-    """The columns the sender reads; the rest of the row it only writes."""
+    """The columns the sender reads; the rest of the row it only writes.
+
+    Mutable so that preparing fills in the template's purpose and topic where the row had none.
+    """
 
     id: int
     idempotency_key: str

@@ -72,10 +72,13 @@ def unsubscribe_url(settings: Settings, message_id: int) -> str:
     return f"{_base(settings)}/u/{message_token(settings, UNSUBSCRIBE, message_id)}"
 
 
-def list_unsubscribe_headers(settings: Settings, message_id: int) -> dict[str, str]:
-    """RFC 2369 and RFC 8058 headers: mail clients show an unsubscribe button that POSTs to our page."""
+def list_unsubscribe_headers(settings: Settings, message_id: int, url: str | None = None) -> dict[str, str]:
+    """RFC 2369 and RFC 8058 headers: mail clients show an unsubscribe button that POSTs to our page.
+
+    `url` is the message's `unsubscribe_url` when the caller made it already.
+    """
     return {
-        "List-Unsubscribe": f"<{unsubscribe_url(settings, message_id)}>",
+        "List-Unsubscribe": f"<{url or unsubscribe_url(settings, message_id)}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
 

@@ -4,7 +4,7 @@ Everything here reads; nothing is written until the providers have answered.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -66,13 +66,12 @@ def prepare(
     session: Session, ctx: Context, claimed: Sequence[ClaimedMessage], providers: Providers
 ) -> Prepared:
     templates = load_templates(session, {name for m in claimed if (name := stored_template(m))})
-    prepared = Prepared(messages=[])
+    prepared = Prepared(messages=list(claimed))
     for message in claimed:
-        message, failure = _with_template(message, templates)
-        prepared.messages.append(message)
+        failure = _with_template(message, templates)
         if failure is not None:
             prepared.failures[message.id] = failure
-    contacts = _contacts(session, {m.contact_id for m in prepared.messages})
+    contacts, companies = _contacts(session, {m.contact_id for m in prepared.messages})
     deciding = [m for m in prepared.messages if m.id not in prepared.failures]
     prepared.decisions = Policy(session, ctx.settings, ctx.clock.now()).decide(deciding, contacts)
     for message in deciding:
@@ -84,7 +83,8 @@ def prepare(
             continue
         try:
             spec = templates.get(stored_template(message) or "")
-            rendered = _render(ctx, message, spec, contacts[message.contact_id], decision)
+            contact = contacts[message.contact_id]
+            rendered = _render(ctx, message, spec, contact, companies.get(message.contact_id), decision)
         except (RenderError, compliance.ComplianceError) as exc:
             prepared.failures[message.id] = str(exc)
             continue
@@ -92,23 +92,21 @@ def prepare(
     return prepared
 
 
-def _with_template(
-    message: ClaimedMessage, templates: dict[str, TemplateSpec]
-) -> tuple[ClaimedMessage, str | None]:
+def _with_template(message: ClaimedMessage, templates: dict[str, TemplateSpec]) -> str | None:
+    """Fills in the template's purpose and topic; why the message cannot be rendered, if so."""
     name = stored_template(message)
     if name is None:
-        return replace(
-            message, purpose=Purpose.INFORMATIONAL.value, topic=message.topic or SYSTEM_TOPIC
-        ), None
+        message.purpose = Purpose.INFORMATIONAL.value
+        message.topic = message.topic or SYSTEM_TOPIC
+        return None
     spec = templates.get(name)
     if spec is None:
-        return message, f"unknown template '{name}'"
-    message = replace(
-        message, purpose=message.purpose or spec.purpose.value, topic=message.topic or spec.topic
-    )
+        return f"unknown template '{name}'"
+    message.purpose = message.purpose or spec.purpose.value
+    message.topic = message.topic or spec.topic
     if spec.channel != message.channel and name == message.template:
-        return message, (f"template '{spec.name}' is for channel '{spec.channel}', not '{message.channel}'")
-    return message, None
+        return f"template '{spec.name}' is for channel '{spec.channel}', not '{message.channel}'"
+    return None
 
 
 def _render(
@@ -116,11 +114,10 @@ def _render(
     message: ClaimedMessage,
     spec: TemplateSpec | None,
     contact: dict[str, Any],
+    company: dict[str, Any] | None,
     go: Go,
 ) -> Rendered:
     settings = ctx.settings
-    company = contact.get("_company")
-    contact = {key: value for key, value in contact.items() if key != "_company"}
     email = message.channel == MessageChannel.EMAIL
     unsubscribe = links.unsubscribe_url(settings, message.id) if email else None
     if spec is None:
@@ -146,16 +143,23 @@ def _render(
         content = compliance.apply_advertising_rules(
             content, message.channel, settings, unsubscribe_url=unsubscribe
         )
-    return _rendered(ctx, message, content, go.recipient, track=email and spec is not None)
+    tracked = unsubscribe if spec is not None else None
+    return _rendered(ctx, message, content, go.recipient, unsubscribe=tracked)
 
 
 def _rendered(
-    ctx: Context, message: ClaimedMessage, content: RenderedContent, recipient: str, *, track: bool
+    ctx: Context,
+    message: ClaimedMessage,
+    content: RenderedContent,
+    recipient: str,
+    *,
+    unsubscribe: str | None,
 ) -> Rendered:
+    """`unsubscribe` is given for an email whose links are tracked and which carries the headers."""
     html = content.html
     headers: dict[str, str] = {}
-    if track and message.source != "test":
-        headers = links.list_unsubscribe_headers(ctx.settings, message.id)
+    if unsubscribe is not None and message.source != "test":
+        headers = links.list_unsubscribe_headers(ctx.settings, message.id, unsubscribe)
         if html is not None:
             html = links.tracked_html(ctx.settings, html, message.id)
     to = recipient
@@ -174,27 +178,36 @@ def _rendered(
     )
 
 
-def _contacts(session: Session, ids: set[int]) -> dict[int, dict[str, Any]]:
-    """Each contact's fields with its properties merged in, and its company under `_company`."""
+def _contacts(session: Session, ids: set[int]) -> tuple[dict[int, dict[str, Any]], dict[int, dict[str, Any]]]:
+    """Each contact's fields with its properties merged in, and each contact's company the same way."""
     if not ids:
-        return {}
+        return {}, {}
     table = Contact.__table__
     rows = session.execute(select(table).where(one_of(session, table.c.id, sorted(ids)))).mappings()
-    contacts: dict[int, dict[str, Any]] = {}
-    company_ids: set[int] = set()
-    for row in rows:
-        contact = {**(row["properties"] or {}), **{k: v for k, v in row.items() if k != "properties"}}
-        contacts[row["id"]] = contact
-        if row["company_id"] is not None:
-            company_ids.add(row["company_id"])
-    if company_ids:
-        companies_table = Company.__table__
-        companies = {
-            row["id"]: {**(row["properties"] or {}), **{k: v for k, v in row.items() if k != "properties"}}
-            for row in session.execute(
-                select(companies_table).where(one_of(session, companies_table.c.id, sorted(company_ids)))
-            ).mappings()
-        }
-        for contact in contacts.values():
-            contact["_company"] = companies.get(contact["company_id"])
-    return contacts
+    contacts = {row["id"]: _merged(row) for row in rows}
+    company_ids = {
+        contact["company_id"] for contact in contacts.values() if contact["company_id"] is not None
+    }
+    if not company_ids:
+        return contacts, {}
+    companies_table = Company.__table__
+    by_id = {
+        row["id"]: _merged(row)
+        for row in session.execute(
+            select(companies_table).where(one_of(session, companies_table.c.id, sorted(company_ids)))
+        ).mappings()
+    }
+    companies = {
+        contact_id: by_id[contact["company_id"]]
+        for contact_id, contact in contacts.items()
+        if contact["company_id"] in by_id
+    }
+    return contacts, companies
+
+
+def _merged(row: Any) -> dict[str, Any]:
+    """A row's properties with its own columns laid over them (a property cannot hide a field)."""
+    merged = dict(row["properties"] or {})
+    merged.update(row)
+    del merged["properties"]
+    return merged
