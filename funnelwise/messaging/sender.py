@@ -332,9 +332,10 @@ def _write_updates(session: Session, updates: Sequence[dict[str, Any]]) -> None:
                     .values({name: stage.c[name] for name in changed})
                 )
             continue
-        statement = update(table).where(table.c.id == bindparam("b_id"))
-        statement = statement.values({name: bindparam(f"b_{name}") for name in changed})
-        session.execute(statement, [{f"b_{name}": value for name, value in row.items()} for row in rows])
+        # The SET clause comes from the rows' keys; only the id is renamed, away from its column.
+        for row in rows:
+            row["b_id"] = row.pop("id")
+        session.execute(update(table).where(table.c.id == bindparam("b_id")), rows)
 
 
 def _event(message: ClaimedMessage, what: str, at: datetime, **extra: Any) -> SystemEvent:
