@@ -18,8 +18,8 @@ from sqlalchemy import ColumnElement, bindparam, literal, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from funnelwise.context import Context
+from funnelwise.db.arrays import update_by_id
 from funnelwise.db.dialect import dialect_name
-from funnelwise.db.staging import staged
 from funnelwise.messaging.channels.http_status import OutcomeUnknown
 from funnelwise.messaging.channels.registry import Providers, providers_from_settings
 from funnelwise.messaging.claimed import CLAIMED_COLUMNS, ClaimedMessage
@@ -33,8 +33,6 @@ from funnelwise.tracking.log import SystemEvent, record_events
 logger = logging.getLogger(__name__)
 
 ATTEMPTS = 5
-# From this many rows on, PostgreSQL gets its updates by COPY into a staging table.
-STAGE_FROM = 50
 BACKOFF = timedelta(seconds=30)
 
 
@@ -317,20 +315,14 @@ def _sent_or_failed(
 
 
 def _write_updates(session: Session, updates: Sequence[dict[str, Any]]) -> None:
-    """One statement per set of changed columns: staged with COPY on PostgreSQL, else executemany."""
+    """One statement per set of changed columns: column arrays on PostgreSQL, else executemany."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in updates:
         groups.setdefault(tuple(sorted(row)), []).append(row)
     table = OutboxMessage.__table__
-    for names, rows in groups.items():
-        changed = [name for name in names if name != "id"]
-        if dialect_name(session) == "postgresql" and len(rows) >= STAGE_FROM:
-            with staged(session, table, rows) as stage:
-                session.execute(
-                    update(table)
-                    .where(table.c.id == stage.c.id)
-                    .values({name: stage.c[name] for name in changed})
-                )
+    for rows in groups.values():
+        if dialect_name(session) == "postgresql":
+            update_by_id(session, table, rows)
             continue
         # The SET clause comes from the rows' keys; only the id is renamed, away from its column.
         for row in rows:

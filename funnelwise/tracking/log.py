@@ -6,19 +6,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from funnelwise.commerce.models import Order
 from funnelwise.context import Context
+from funnelwise.db.arrays import insert_ignoring
 from funnelwise.db.dialect import dialect_name, insert
-from funnelwise.db.staging import staged
 from funnelwise.reactions.queue import mark_due
 from funnelwise.tracking.models import AnonymousProfile, Event
 
 SYSTEM = "system"
-# From this many events on, PostgreSQL takes them by COPY into a staging table (a batch of sends).
-STAGE_FROM = 100
+# From this many events on, PostgreSQL takes them as one array per column (a batch of sends).
+ARRAYS_FROM = 100
 
 
 @dataclass(frozen=True)
@@ -79,14 +79,8 @@ def record_events(session: Session, events: Sequence[SystemEvent]) -> None:
         for event in events
     ]
     table = Event.__table__
-    if len(rows) >= STAGE_FROM and dialect_name(session) == "postgresql":
-        with staged(session, table, rows) as stage:
-            names = list(rows[0])
-            session.execute(
-                insert(session, table)
-                .from_select(names, select(*(stage.c[name] for name in names)))
-                .on_conflict_do_nothing(index_elements=["message_id"])
-            )
+    if len(rows) >= ARRAYS_FROM and dialect_name(session) == "postgresql":
+        insert_ignoring(session, table, rows, "message_id")
         return
     statement = insert(session, table).on_conflict_do_nothing(index_elements=["message_id"])
     session.execute(statement, rows)
