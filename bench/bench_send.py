@@ -78,6 +78,8 @@ from funnelwise.messaging.templates.store import apply_template
 
 SECRET = "bench-secret-key-for-sending-only"
 GOAL_RATIO = 0.70
+# Spawned workers import for a second or two; all start sending at the same wall-clock time.
+WORKER_START_SECONDS = 8.0
 GOAL_MEMORY_MB = 150
 MEMORY_GOAL_ROWS = 1_000_000
 TEMPLATE_NAME = "december-newsletter"
@@ -145,6 +147,8 @@ class Sending:
     messages: int
     seconds: float
     peak_rss_mb: float
+    started: float = 0.0
+    ended: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -368,13 +372,28 @@ def _wait_for_port(port: int) -> None:
 # --- the timed sends, each in a fresh process ------------------------------------------------
 
 
-def send_with_funnelwise(url: str, port: int, profile: bool) -> Sending:
-    """`Sender.deliver_all_due()` over every queued row with the SMTP provider; runs in a child."""
+def send_with_funnelwise(
+    url: str, port: int, profile: bool, share: int = 1, start_at: float | None = None
+) -> Sending:
+    """`Sender.deliver_all_due()` over every queued row with the SMTP provider; runs in a child.
+
+    With `share` > 1 this is one of that many workers, each with its share of the connections and
+    of the sends in flight, all starting at the wall-clock time `start_at`.
+    """
     settings = settings_for(url, port)
+    settings = settings.model_copy(
+        update={
+            "smtp_pool_size": max(1, settings.smtp_pool_size // share),
+            "send_concurrency": max(1, settings.send_concurrency // share),
+        }
+    )
     engine = make_engine(settings)
     ctx = Context(settings, SystemClock())
     # The providers the worker would have: SMTP for email, as FUNNELWISE_SMTP_HOST is set.
     sender = Sender(make_sessionmaker(engine), ctx)
+    if start_at is not None:
+        time.sleep(max(0.0, start_at - time.time()))
+    started = time.time()
     try:
         if profile:
             profiler = cProfile.Profile()
@@ -390,7 +409,22 @@ def send_with_funnelwise(url: str, port: int, profile: bool) -> Sending:
             f"the sender claimed {total.claimed:,}, sent {total.sent:,}, deferred {total.deferred:,}, "
             f"suppressed {total.suppressed:,}, failed {total.failed:,}: {total.errors[:3]}"
         )
-    return Sending(total.sent, seconds, _peak_rss_mb())
+    return Sending(total.sent, seconds, _peak_rss_mb(), started, started + seconds)
+
+
+def send_with_workers(url: str, port: int, workers: int) -> Sending:
+    """`workers` sender processes at once, sharing the connections and sends in flight."""
+    start_at = time.time() + WORKER_START_SECONDS
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        runs = [
+            pool.submit(send_with_funnelwise, url, port, False, workers, start_at) for _ in range(workers)
+        ]
+        done = [run.result() for run in runs]
+    began, ended = min(d.started for d in done), max(d.ended for d in done)
+    return Sending(
+        sum(d.messages for d in done), ended - began, max(d.peak_rss_mb for d in done), began, ended
+    )
 
 
 def send_by_hand(path: str, port: int, connections: int, in_flight: int) -> Sending:
@@ -480,7 +514,7 @@ def prepared_database(kind: str, rows: int, port: int, workdir: Path) -> tuple[s
     return url, engine
 
 
-def measure(kind: str, rows: int, sink: Sink, workdir: Path, profile: bool) -> Run:
+def measure(kind: str, rows: int, sink: Sink, workdir: Path, profile: bool, workers: int = 1) -> Run:
     url, engine = prepared_database(kind, rows, sink.port, workdir)
     rendered = workdir / "prerendered.bin"
     try:
@@ -488,7 +522,10 @@ def measure(kind: str, rows: int, sink: Sink, workdir: Path, profile: bool) -> R
         seconds, (count, kb) = timed(lambda: prerender(url, sink.port, rendered, settings.send_batch_size))
         print(f"{kind:<10} pre-rendered {count:,} messages ({kb:.1f} kB each) in {seconds:.1f} s", flush=True)
         before = sink.count()
-        funnelwise = in_fresh_process(send_with_funnelwise, url, sink.port, profile)
+        if workers > 1:
+            funnelwise = send_with_workers(url, sink.port, workers)
+        else:
+            funnelwise = in_fresh_process(send_with_funnelwise, url, sink.port, profile)
         check(engine, rows)
         _check_sink(sink, before + rows, "Funnelwise")
         before = sink.count()
@@ -547,6 +584,13 @@ def main() -> None:
     )
     parser.add_argument("--sink", choices=("auto", "smtp-sink", "aiosmtpd"), default="auto")
     parser.add_argument("--profile", action="store_true", help="profile the sender's runs (cProfile)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="on PostgreSQL also time this many sender processes sharing the same connections and "
+        "sends in flight (SQLite has one writer, so one worker)",
+    )
     args = parser.parse_args()
     kinds = ("sqlite", "postgresql") if args.database == "both" else (args.database,)
     memory_rows = 10 * args.rows if args.memory_rows is None else args.memory_rows
@@ -577,6 +621,16 @@ def main() -> None:
                     fields = Run.__dataclass_fields__
                     median = Run(*(statistics.median(getattr(r, f) for r in runs) for f in fields))
                     report(kind, f"median of {args.repeat}", median)
+                if kind == "postgresql" and args.workers > 1:
+                    shared = [
+                        measure(kind, args.rows, sink, Path(tmp), False, args.workers)
+                        for _ in range(args.repeat)
+                    ]
+                    for number, run in enumerate(shared, 1):
+                        report(kind, f"{args.workers} workers, run {number}", run)
+                    fields = Run.__dataclass_fields__
+                    middle = Run(*(statistics.median(getattr(r, f) for r in shared) for f in fields))
+                    report(kind, f"{args.workers} workers, median of {args.repeat}", middle)
                 if memory_rows:
                     big = measure_memory(kind, memory_rows, sink, Path(tmp))
                     small = f"{median.funnelwise_mb:.0f} MB at {args.rows:,} recipients, " if median else ""
