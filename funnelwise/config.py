@@ -156,7 +156,9 @@ class Settings(BaseSettings):
             if not dash or time.fromisoformat(start.strip()) == time.fromisoformat(end.strip()):
                 raise ValueError
         except ValueError:
-            raise ValueError(f"quiet hours {value!r} must be two different times, e.g. '22:00-09:00'") from None
+            raise ValueError(
+                f"quiet hours {value!r} must be two different times, e.g. '22:00-09:00'"
+            ) from None
         return value
 
     @field_validator("default_region")
