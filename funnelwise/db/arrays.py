@@ -9,10 +9,11 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from psycopg.types.json import Jsonb
 from sqlalchemy import Table, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
+
+from funnelwise.db.staging import adapt
 
 
 def update_by_id(session: Session, target: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -51,8 +52,4 @@ def _array_type(target: Table, name: str) -> str:
 
 
 def _arrays(names: list[str], rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
-    return {name: [_adapt(row[name]) for row in rows] for name in names}
-
-
-def _adapt(value: Any) -> Any:
-    return Jsonb(value) if isinstance(value, dict | list) else value
+    return {name: [adapt(row[name]) for row in rows] for name in names}

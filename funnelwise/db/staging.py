@@ -34,7 +34,7 @@ def staged(session: Session, target: Table, rows: Sequence[dict[str, Any]]) -> I
     driver = connection.connection.driver_connection
     with driver.cursor() as cursor, cursor.copy(copy_sql) as copy:
         for row in rows:
-            copy.write_row([_adapt(row[name]) for name in names])
+            copy.write_row([adapt(row[name]) for name in names])
     # Statements read it through a plain table clause: its cache key is its name and columns, so
     # every batch reuses one compiled statement instead of caching a new one per Table object.
     yield table(stage.name, *(column(name, target.c[name].type) for name in names))
@@ -54,8 +54,9 @@ def copy_rows(session: Session, target: Table, rows: Sequence[dict[str, Any]]) -
     driver = session.connection().connection.driver_connection
     with driver.cursor() as cursor, cursor.copy(copy_sql) as copy:
         for row in rows:
-            copy.write_row([_adapt(row[name]) for name in names])
+            copy.write_row([adapt(row[name]) for name in names])
 
 
-def _adapt(value: Any) -> Any:
+def adapt(value: Any) -> Any:
+    """A value as psycopg sends it: JSON documents wrapped for jsonb."""
     return Jsonb(value) if isinstance(value, dict | list) else value

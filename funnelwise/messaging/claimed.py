@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from funnelwise.messaging.message import MessageChannel
+from funnelwise.messaging.message import MessageChannel, event_properties
 
 
 @dataclass(slots=True)
@@ -54,15 +54,7 @@ class ClaimedMessage:
 
     @property
     def event_properties(self) -> dict[str, Any]:
-        """What every event about this message carries, so reports can group by any of it."""
-        return {
-            "message_id": self.id,
-            "template": self.template,
-            "channel": self.channel.value,
-            "workflow_id": self.workflow_id,
-            "broadcast_id": self.broadcast_id,
-            "variant": self.variant,
-        }
+        return event_properties(self.id, self)
 
 
 CLAIMED_COLUMNS = tuple(field.name for field in fields(ClaimedMessage))

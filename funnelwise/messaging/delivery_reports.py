@@ -18,7 +18,7 @@ from funnelwise.context import Context
 from funnelwise.errors import FieldError, InvalidInput
 from funnelwise.messaging.channels.solapi import KEY_FIELD
 from funnelwise.messaging.channels.solapi import NAME as SOLAPI
-from funnelwise.messaging.message import MessageChannel, event_name
+from funnelwise.messaging.message import MessageChannel, event_name, event_properties
 from funnelwise.messaging.outbox import OutboxMessage, OutboxStatus
 from funnelwise.tracking.log import record_event
 
@@ -194,12 +194,4 @@ def _apply(session: Session, ctx: Context, message: OutboxMessage, report: Deliv
 
 
 def _properties(message: OutboxMessage) -> dict[str, Any]:
-    return {
-        "message_id": message.id,
-        "template": message.template,
-        "channel": message.channel,
-        "workflow_id": message.workflow_id,
-        "broadcast_id": message.broadcast_id,
-        "variant": message.variant,
-        "provider": message.provider,
-    }
+    return event_properties(message.id, message) | {"provider": message.provider}

@@ -7,7 +7,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from funnelwise.context import Context
-from funnelwise.messaging.message import event_name
+from funnelwise.messaging.message import event_name, event_properties
 from funnelwise.messaging.outbox import OutboxMessage
 from funnelwise.tracking.log import record_event
 
@@ -52,15 +52,7 @@ def record_outcome(
     ).first()
     if row is None:
         return False
-    event = {
-        "message_id": message_id,
-        "template": row.template,
-        "channel": row.channel,
-        "workflow_id": row.workflow_id,
-        "broadcast_id": row.broadcast_id,
-        "variant": row.variant,
-        **(properties or {}),
-    }
+    event = event_properties(message_id, row) | (properties or {})
     record_event(session, ctx, row.contact_id, event_name(row.channel, what), event)
     now = ctx.clock.now()
     for outcome in (what, *also):

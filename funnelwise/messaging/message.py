@@ -110,6 +110,22 @@ EVENT_PREFIX: dict[MessageChannel, str] = {
 }
 
 
+def event_properties(message_id: int, message: Any) -> dict[str, Any]:
+    """What every event about a message carries, so reports can group by any of it.
+
+    `message` is anything with the outbox row's template, channel, workflow_id, broadcast_id and
+    variant: the row itself, a claimed copy, an unsubscribe target.
+    """
+    return {
+        "message_id": message_id,
+        "template": message.template,
+        "channel": str(message.channel),
+        "workflow_id": message.workflow_id,
+        "broadcast_id": message.broadcast_id,
+        "variant": message.variant,
+    }
+
+
 def event_name(channel: str, what: str) -> str:
     """The log's name for something that happened to a message: `event_name("email", "Opened")`."""
     return f"{EVENT_PREFIX[MessageChannel(channel)]} {what}"

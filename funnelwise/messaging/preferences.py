@@ -6,7 +6,6 @@ channel the contact can be reached on with a box per topic, and saves what is ti
 """
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -26,7 +25,7 @@ from funnelwise.messaging.consent import (
 )
 from funnelwise.messaging.consent_labels import Language, channel_label, language_of, topic_label
 from funnelwise.messaging.links import UNSUBSCRIBE, message_of_token
-from funnelwise.messaging.message import CONSENT_CHANNEL, MessageChannel, event_name
+from funnelwise.messaging.message import CONSENT_CHANNEL, MessageChannel, event_name, event_properties
 from funnelwise.messaging.models import MessageTemplate
 from funnelwise.messaging.outbox import OutboxMessage
 from funnelwise.tracking.log import record_event
@@ -226,13 +225,5 @@ def _mark_unsubscribed(session: Session, ctx: Context, target: UnsubscribeTarget
     )
     if marked.rowcount != 1:  # type: ignore[attr-defined]
         return
-    properties: dict[str, Any] = {
-        "message_id": target.message_id,
-        "template": target.template,
-        "channel": target.channel.value,
-        "topic": target.topic,
-        "workflow_id": target.workflow_id,
-        "broadcast_id": target.broadcast_id,
-        "variant": target.variant,
-    }
+    properties = event_properties(target.message_id, target) | {"topic": target.topic}
     record_event(session, ctx, target.contact_id, event_name(target.channel, "Unsubscribed"), properties)
