@@ -19,43 +19,58 @@ from funnelwise.db.writes import write_retrying
 from funnelwise.tracking.ingest import IngestResult
 from funnelwise.tracking.messages import Message, MessageType
 from funnelwise.tracking.models import IntakeMessage
+from funnelwise.tracking.sources import source_for_write_key
 
 
 def accept(
     sessions: sessionmaker[Session],
     ctx: Context,
-    source_id: int,
+    write_key: str,
     messages: list[tuple[int, Message]],
     result: IngestResult,
-) -> IngestResult:
-    """Keeps the messages in the intake; one logged already, or earlier in the batch, is a duplicate.
+) -> int | None:
+    """Keeps the messages in the intake for the live source with this write key; its id, or None.
 
-    A replay of a message still waiting in the intake is kept too, and dropped when it is resolved:
-    the log stores each message id once either way.
+    The key is looked up in the transaction that appends, which saves a second one per call and
+    never trusts a copy: a revoked key is refused from the moment the revocation commits. With no
+    live source nothing is kept. A message logged already, or earlier in the batch, is a
+    duplicate; a replay of a message still waiting in the intake is kept too, and dropped when it
+    is resolved: the log stores each message id once either way.
     """
+    if not messages:
+        with sessions() as session:
+            return source_for_write_key(session, write_key)
     rows: dict[str, dict[str, Any]] = {}
     for _, message in messages:
         rows.setdefault(
             message.message_id,
             {"message_id": message.message_id, "payload": dump(message), "received_at": message.received_at},
         )
-    accepted = write_retrying(
-        sessions, lambda session: _append(session, source_id, list(rows.values())), urgent=True
+    source_id, accepted = write_retrying(
+        sessions, lambda session: _append(session, write_key, list(rows.values())), urgent=True
     )
-    result.accepted += accepted
-    result.duplicates += len(messages) - accepted
-    return result
+    if source_id is not None:
+        result.accepted += accepted
+        result.duplicates += len(messages) - accepted
+    return source_id
 
 
-def _append(session: Session, source_id: int, rows: list[dict[str, Any]]) -> int:
+def _append(session: Session, write_key: str, rows: list[dict[str, Any]]) -> tuple[int | None, int]:
+    """(the source's id, the rows appended); (None, 0) when no live source has the key."""
     at = rows[0]["received_at"]
     if dialect_name(session) == "postgresql":
         document = orjson.dumps(
             [{"message_id": r["message_id"], "payload": r["payload"]} for r in rows]
         ).decode()
-        appended = session.execute(_POSTGRES_APPEND, {"rows": document, "source_id": source_id, "at": at})
-        notify_workers(session)
-        return appended.rowcount
+        source_id, appended = session.execute(
+            _POSTGRES_APPEND, {"rows": document, "write_key": write_key, "at": at}
+        ).one()
+        if appended:
+            notify_workers(session)
+        return source_id, appended
+    source_id = source_for_write_key(session, write_key)
+    if source_id is None:
+        return None, 0
     # The ids travel as one JSON array, so the statement's text is the same for every batch.
     connection = session.connection()
     ids = orjson.dumps([r["message_id"] for r in rows]).decode()
@@ -68,17 +83,21 @@ def _append(session: Session, source_id: int, rows: list[dict[str, Any]]) -> int
             "INSERT INTO event_intake (message_id, source_id, payload, received_at) VALUES (?, ?, ?, ?)",
             [(r["message_id"], source_id, r["payload"], stamp) for r in fresh],
         )
-    return len(fresh)
+    return source_id, len(fresh)
 
 
 _SQLITE_LOGGED = "SELECT message_id FROM events WHERE message_id IN (SELECT value FROM json_each(?))"
-# One statement, whatever the batch's size; in the batch's order, so the log keeps it.
+# One statement, whatever the batch's size: the source looked up and the batch appended, in the
+# batch's order so that the log keeps it. No row is appended when no live source has the key.
 _POSTGRES_APPEND = text(
-    "INSERT INTO event_intake (message_id, source_id, payload, received_at) "
-    "SELECT r.message_id, :source_id, r.payload, :at FROM ROWS FROM "
+    "WITH source AS (SELECT id FROM sources WHERE write_key = :write_key AND revoked_at IS NULL), "
+    "appended AS (INSERT INTO event_intake (message_id, source_id, payload, received_at) "
+    "SELECT r.message_id, source.id, r.payload, :at FROM source, ROWS FROM "
     "(jsonb_to_recordset(CAST(:rows AS jsonb)) AS (message_id text, payload text)) WITH ORDINALITY "
     "AS r(message_id, payload, n) "
-    "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = r.message_id) ORDER BY r.n"
+    "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = r.message_id) ORDER BY r.n "
+    "RETURNING 1) "
+    "SELECT (SELECT id FROM source), (SELECT count(*) FROM appended)"
 )
 
 

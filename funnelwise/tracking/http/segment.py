@@ -22,7 +22,6 @@ from funnelwise.errors import FieldError
 from funnelwise.tracking.ingest import IngestResult, read_messages
 from funnelwise.tracking.intake import accept
 from funnelwise.tracking.messages import MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, MessageType, Rejected, parse_time
-from funnelwise.tracking.sources import source_for_write_key
 
 router = APIRouter(prefix="/v1", tags=["tracking API (Segment spec)"])
 # Batches one process works on at once: SQLite has one writer anyway; on PostgreSQL a second batch
@@ -92,10 +91,6 @@ def _slots(request: Request) -> asyncio.Semaphore:
 def _ingest(request: Request, write_key: str, body: dict[str, Any], kind: MessageType | None) -> IngestResult:
     sessions = request.app.state.sessionmaker
     ctx: Context = request.app.state.context
-    with sessions() as session:
-        source_id = source_for_write_key(session, write_key)
-    if source_id is None:
-        raise _Refused(401, "unauthorized", "writeKey", "unknown or revoked write key")
     raws, sent_at, shared_context = _messages(body, kind, ctx)
     extra = {"ip": request.client.host if request.client else None}
     extra["userAgent"] = request.headers.get("user-agent")
@@ -103,9 +98,8 @@ def _ingest(request: Request, write_key: str, body: dict[str, Any], kind: Messag
         if isinstance(raw, dict) and shared_context and isinstance(raw.get("context") or {}, dict):
             raw["context"] = {**shared_context, **(raw.get("context") or {})}
     messages, result = read_messages(ctx, raws, forced_type=kind, batch_sent_at=sent_at, extra_context=extra)
-    if not messages:
-        return result
-    accept(sessions, ctx, source_id, messages, result)
+    if accept(sessions, ctx, write_key, messages, result) is None:
+        raise _Refused(401, "unauthorized", "writeKey", "unknown or revoked write key")
     return result
 
 
