@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, BIGINT
 from sqlalchemy.orm import Session, sessionmaker
 
 from funnelwise.context import Context
-from funnelwise.db.dialect import dialect_name, one_of
+from funnelwise.db.dialect import dialect_name, one_of, plan_for_these_values
 from funnelwise.db.writes import senders_busy, write_retrying
 from funnelwise.reactions.models import DueContact
 from funnelwise.sales.assignment import assign_contacts
@@ -80,6 +80,7 @@ def queue_status(session: Session) -> QueueStatus:
 
 
 def _react(session: Session, ctx: Context, limit: int, bulk_from: int) -> Reacted:
+    plan_for_these_values(session)
     if _queued_beyond(session, bulk_from):
         return _react_in_bulk(session, ctx)
     query = (

@@ -17,7 +17,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from funnelwise.context import Context
-from funnelwise.db.dialect import dialect_name, one_of
+from funnelwise.db.dialect import dialect_name, one_of, plan_for_these_values
 from funnelwise.db.notify import notify_workers
 from funnelwise.db.writes import senders_busy, write_retrying
 from funnelwise.errors import FieldError
@@ -112,6 +112,7 @@ def _claim(session: Session, limit: int, intake_id: int | None = None) -> list[A
 def _resolve(session: Session, ctx: Context, claimed: list[Any]) -> Resolved:
     if not claimed:
         return Resolved()
+    plan_for_these_values(session)
     messages = [(index, load(row.payload, row.source_id)) for index, row in enumerate(claimed)]
     logged, warnings = store_messages(session, ctx, messages)
     session.execute(
