@@ -76,12 +76,17 @@ class Accepted:
 
 
 class ProviderError(Exception):
-    """The provider did not take the message; `retryable` when trying again later may work."""
+    """The provider did not take the message; `retryable` when trying again later may work.
 
-    def __init__(self, reason: str, *, retryable: bool) -> None:
+    `address_gone` when the provider says the address itself no longer exists (the push token
+    of an app that was uninstalled): the contact's address is dropped, not only this message.
+    """
+
+    def __init__(self, reason: str, *, retryable: bool, address_gone: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retryable = retryable
+        self.address_gone = address_gone
 
 
 class Provider(Protocol):

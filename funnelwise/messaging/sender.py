@@ -27,6 +27,7 @@ from funnelwise.messaging.message import Accepted, Delivery, MessageChannel, Pro
 from funnelwise.messaging.outbox import OutboxMessage, OutboxStatus
 from funnelwise.messaging.policy import Defer, Go, Suppress
 from funnelwise.messaging.preparing import Prepared, prepare
+from funnelwise.messaging.push_tokens import drop_push_tokens
 from funnelwise.reactions.queue import mark_due
 from funnelwise.tracking.log import SystemEvent, record_events
 
@@ -234,6 +235,7 @@ def record(
     updates: list[dict[str, Any]] = []
     events: list[SystemEvent] = []
     fallbacks: list[tuple[int, str]] = []
+    gone: list[tuple[int, str]] = []
     for message in prepared.messages:
         row: dict[str, Any] = {
             "id": message.id,
@@ -262,8 +264,16 @@ def record(
                 events.append(_event(message, "Failed", now, reason=row["error"]))
                 if message.channel == MessageChannel.KAKAO:
                     fallbacks.append((message.id, row["error"]))
+                answer = results[message.id]
+                if (
+                    isinstance(answer, ProviderError)
+                    and answer.address_gone
+                    and message.channel == MessageChannel.PUSH
+                ):
+                    gone.append((message.contact_id, decision.recipient))
         updates.append(row)
     _write_updates(session, updates)
+    drop_push_tokens(session, ctx, gone)
     record_events(session, events)
     mark_due(session, ctx, [event.contact_id for event in events])
     if fallbacks:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from funnelwise.clock import SimulatedClock
 from funnelwise.config import Settings
+from funnelwise.contacts.models import Contact
 from funnelwise.context import Context
 from funnelwise.messaging.channels.outbox_capture import OutboxCapture
 from funnelwise.messaging.channels.smtp import SmtpProvider
@@ -19,6 +20,7 @@ from funnelwise.messaging.sender import Sender
 from funnelwise.messaging.suppression import suppress
 from funnelwise.tracking.models import Event
 from tests.factories import make_contact, make_template
+from tests.messaging.channels.fake_fcm import FakeFcm
 from tests.messaging.channels.fake_solapi import API_KEY, API_SECRET, PF_ID, SENDER, FakeSolapi
 from tests.messaging.support import SmtpSink, queue_message
 
@@ -532,6 +534,51 @@ def test_an_alimtalk_kakao_refuses_goes_out_as_an_sms_with_the_same_text(
             assert (twin.status, twin.template, twin.provider) == ("sent", "fallback:shipped", "solapi")
             assert twin.reason is not None and twin.reason.startswith("AlimTalk failed")
         assert [name for name, _ in _events(sessions, minsu)] == ["KakaoTalk Failed", "SMS Sent"]
+
+
+def test_a_push_to_an_uninstalled_app_drops_its_token_so_the_next_is_not_sent(
+    sessions: sessionmaker[Session], ctx: Context
+) -> None:
+    with FakeFcm() as fcm:
+        fcm.registered_tokens.add("token-of-the-new-phone")
+        push = Context(
+            settings=ctx.settings.model_copy(
+                update={"fcm_service_account_json": fcm.service_account_json(), "fcm_base_url": fcm.url}
+            ),
+            clock=ctx.clock,
+        )
+        with sessions() as session:
+            minsu = make_contact(session, push, first_name="민수").id
+            jiwoo = make_contact(session, push, first_name="지우").id
+            for contact_id, token in (
+                (minsu, "token-of-the-uninstalled-app"),
+                (jiwoo, "token-of-the-new-phone"),
+            ):
+                session.execute(
+                    update(Contact).where(Contact.id == contact_id).values(properties={"push_token": token})
+                )
+            make_template(session, push, name="restock", channel="push")
+            first = [queue_message(session, push, c, "restock", channel="push") for c in (minsu, jiwoo)]
+            session.commit()
+
+        with Sender(sessions, push) as sender:
+            sent = sender.deliver_all_due()
+            with sessions() as session:
+                again = queue_message(session, push, minsu, "restock", channel="push")
+                session.commit()
+            later = sender.deliver_all_due()
+
+        gone, kept = (_row(sessions, message_id) for message_id in first)
+        assert (sent.sent, sent.failed, gone.status, kept.status) == (1, 1, "failed", "sent")
+        assert gone.error is not None and "UNREGISTERED" in gone.error and "dropped" in gone.error
+        with sessions() as session:
+            tokens = [session.get(Contact, c).properties.get("push_token") for c in (minsu, jiwoo)]
+        assert tokens == [None, "token-of-the-new-phone"]
+        assert (later.suppressed, _row(sessions, again).reason) == (
+            1,
+            "the contact has no push token (property 'push_token')",
+        )
+        assert [m["token"] for m in fcm.sent] == ["token-of-the-new-phone"]
 
 
 def test_a_send_at_the_best_hour_waits_for_the_hour_the_contact_opens_mail(

@@ -5,8 +5,9 @@ token (the `firebase.messaging` scope), kept until a minute before it expires. M
 `POST {fcm_base_url}/v1/projects/{project_id}/messages:send`. FCM takes no idempotency key, so
 this provider is not idempotent.
 
-An `UNREGISTERED` or `INVALID_ARGUMENT` answer is final: the token is gone or wrong, and the
-contact's `push_token` should be dropped rather than tried again.
+An `UNREGISTERED` or `INVALID_ARGUMENT` answer is final. After `UNREGISTERED` (the app was
+uninstalled: the token is gone) the sender drops the contact's `push_token`; `INVALID_ARGUMENT`
+may be about the message rather than the token, so the token stays.
 """
 
 import asyncio
@@ -211,8 +212,8 @@ def _refusal(response: httpx.Response) -> ProviderError:
     text = error.get("message") or short_text(response)
     reason = f"FCM {response.status_code} {code}: {text}" if code else f"FCM {response.status_code}: {text}"
     if code == "UNREGISTERED":
-        reason += " (the push token should be dropped)"
-    elif code == "INVALID_ARGUMENT":
+        return ProviderError(f"{reason} (the push token is dropped)", retryable=False, address_gone=True)
+    if code == "INVALID_ARGUMENT":
         reason += " (when it is the token that is invalid, it should be dropped)"
     if code in FINAL_CODES:
         return ProviderError(reason, retryable=False)

@@ -101,13 +101,14 @@ def test_a_token_about_to_expire_is_replaced_before_use(fcm: FakeFcm) -> None:
     assert len(fcm.issued) == 2
 
 
-def test_an_unregistered_token_is_final_and_should_be_dropped(fcm: FakeFcm) -> None:
+def test_an_unregistered_token_is_final_and_gone(fcm: FakeFcm) -> None:
     (refused,) = send_all(fcm, push("a-token-the-app-uninstalled"))
 
     assert isinstance(refused, ProviderError)
-    assert (refused.retryable, refused.reason) == (
+    assert (refused.retryable, refused.address_gone, refused.reason) == (
         False,
-        "FCM 404 UNREGISTERED: Requested entity was not found. (the push token should be dropped)",
+        True,
+        "FCM 404 UNREGISTERED: Requested entity was not found. (the push token is dropped)",
     )
 
 
@@ -117,6 +118,7 @@ def test_an_invalid_argument_is_final(fcm: FakeFcm) -> None:
     assert isinstance(refused, ProviderError)
     assert not refused.retryable
     assert refused.reason.startswith("FCM 400 INVALID_ARGUMENT: The link must be HTTPS")
+    assert not refused.address_gone  # it may be the message that is wrong, not the token
 
 
 def test_unavailable_and_quota_exceeded_are_tried_again_later(fcm: FakeFcm) -> None:
