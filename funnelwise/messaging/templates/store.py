@@ -13,6 +13,7 @@ from funnelwise.messaging.message import MessageChannel
 from funnelwise.messaging.models import MessageTemplate
 from funnelwise.messaging.templates.compile import compile_contents
 from funnelwise.messaging.templates.definition import read_template
+from funnelwise.messaging.templates.usage import template_users
 
 
 class TemplateOut(BaseModel):
@@ -118,7 +119,16 @@ def list_templates(session: Session, channel: MessageChannel | None = None) -> l
 
 
 def delete_template(session: Session, name: str) -> None:
-    session.delete(load_template(session, name))
+    """Deletes a template nothing sends any more; `Conflict` naming what still does otherwise."""
+    template = load_template(session, name)
+    users = template_users(session, template.name)
+    if users:
+        raise Conflict(
+            "name",
+            f"template {template.name!r} is still used by {', '.join(users)}; "
+            "change or finish those first, then delete it",
+        )
+    session.delete(template)
     session.flush()
 
 

@@ -9,6 +9,8 @@ from sqlalchemy.orm import Session
 from funnelwise.clock import SimulatedClock
 from funnelwise.context import Context
 from funnelwise.errors import Conflict, FieldError, InvalidInput, NotFound
+from funnelwise.messaging.broadcasts.schemas import BroadcastIn
+from funnelwise.messaging.broadcasts.service import cancel_broadcast, create_broadcast
 from funnelwise.messaging.models import MessageTemplate
 from funnelwise.messaging.templates.render import load_templates
 from funnelwise.messaging.templates.store import (
@@ -18,7 +20,11 @@ from funnelwise.messaging.templates.store import (
     get_template,
     list_templates,
 )
+from funnelwise.segments.lists import create_list
+from funnelwise.segments.schemas import ListIn
+from funnelwise.workflows.service import apply_workflow, resume_workflow
 from tests.messaging.templates.support import email, rendered
+from tests.workflows.support import make_welcome_templates, welcome
 
 NEWSLETTER = """<html>
 <head>
@@ -230,3 +236,29 @@ def test_a_template_is_created_replaced_listed_and_deleted(
     delete_template(session, "code")
     with pytest.raises(NotFound):
         get_template(session, "code")
+
+
+def test_a_template_a_live_journey_or_a_broadcast_still_sends_cannot_be_deleted(
+    session: Session, ctx: Context
+) -> None:
+    make_welcome_templates(session, ctx)
+    journey = apply_workflow(session, ctx, welcome())
+    resume_workflow(session, ctx, journey.workflow.id)
+    create_list(session, ctx, ListIn(name="VIP"))
+    sale = create_broadcast(session, ctx, BroadcastIn(name="Winter sale", template="first-tip", list="VIP"))
+    session.commit()
+
+    with pytest.raises(Conflict) as in_use:
+        delete_template(session, "first-tip")
+    assert str(in_use.value) == (
+        "name: template 'first-tip' is still used by workflow 'welcome' (steps[2]), "
+        "broadcast 'Winter sale'; change or finish those first, then delete it"
+    )
+
+    # A new version of the journey without the tip, and the broadcast called off: nothing sends it.
+    hello = {"id": "hello", "type": "send", "channel": "email", "template": "welcome"}
+    apply_workflow(session, ctx, welcome(steps=[hello]))
+    cancel_broadcast(session, ctx, sale.id)
+    delete_template(session, "first-tip")
+    with pytest.raises(NotFound):
+        get_template(session, "first-tip")
