@@ -5,6 +5,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from funnelwise.contacts.belongings import move_belongings
 from funnelwise.contacts.fields import CONTACT_FIELDS
 from funnelwise.contacts.identity import KEY_FIELDS, MERGED_CONTACT
 from funnelwise.contacts.models import Contact, ContactIdentity
@@ -23,7 +24,8 @@ def merge_contacts(session: Session, ctx: Context, keep_id: int, merge_id: int) 
 
     The kept contact's values win; empty fields take the other's values; the other's email,
     phone and user id that could not move stay as further keys of the kept contact, so it is
-    still found by them. Its events move over and its id keeps resolving to the kept contact.
+    still found by them. Its events move over, and with them its consents, messages, journeys,
+    list memberships, tasks, deals and form submissions; its id keeps resolving to the kept contact.
     """
     keep, gone = load_contact(session, keep_id), load_contact(session, merge_id)
     if keep.id == gone.id:
@@ -37,6 +39,7 @@ def merge_contacts(session: Session, ctx: Context, keep_id: int, merge_id: int) 
         update(ContactIdentity).where(ContactIdentity.contact_id == gone.id).values(contact_id=keep.id)
     )
     moved_events = reassign_events(session, gone.id, keep.id)
+    move_belongings(session, gone.id, keep.id, now)
     for field in KEY_FIELDS:
         setattr(gone, field, None)  # frees the unique keys before the kept contact takes them
     session.flush()

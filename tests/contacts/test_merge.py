@@ -15,10 +15,21 @@ from funnelwise.contacts.schemas import ContactIn
 from funnelwise.contacts.service import ContactFilter, create_contact, get_contact, list_contacts
 from funnelwise.context import Context
 from funnelwise.errors import Conflict, InvalidInput, NotFound
+from funnelwise.messaging.consent import Channel, ConsentGrant, grant_consent, revoke_consent
+from funnelwise.messaging.models import Consent
+from funnelwise.messaging.outbox import OutboxMessage
+from funnelwise.segments.lists import add_members, create_list
+from funnelwise.segments.models import StaticListMember
+from funnelwise.segments.schemas import ListIn
 from funnelwise.tracking.log import record_event
 from funnelwise.tracking.models import Event
+from funnelwise.workflows.models import Enrollment
+from funnelwise.workflows.schemas import EnrollIn
+from funnelwise.workflows.service import apply_workflow, enroll_contacts, resume_workflow
 from tests.conftest import START
 from tests.factories import make_contact, make_property
+from tests.messaging.support import queue_message
+from tests.workflows.support import make_welcome_templates, welcome
 
 
 def _event_names(session: Session, contact_id: int) -> list[str]:
@@ -216,3 +227,48 @@ def test_typed_properties_of_both_survive_the_merge(session: Session, ctx: Conte
 
     filters = ContactFilter(properties=(("newsletter", "false"), ("seats", "3")))
     assert [c.id for c in list_contacts(session, ctx, filters).results] == [keep.id]
+
+
+def test_consents_messages_journeys_and_lists_of_the_merged_record_are_kept(
+    session: Session, ctx: Context, clock: SimulatedClock
+) -> None:
+    # The webinar lead (a form submit) and the customer who signed in are one person.
+    customer = make_contact(session, ctx, email="kim@acme.co.kr").id
+    lead = make_contact(session, ctx, email="minsu.kim@gmail.com").id
+    grant = ConsentGrant(Channel.EMAIL, "promotions", "광고성 정보 수신 동의", "v1", "form:webinar", None)
+    grant_consent(session, ctx, customer, grant)
+    sms = ConsentGrant(Channel.SMS, "promotions", "문자 수신 동의", "v1", "form:webinar", None)
+    grant_consent(session, ctx, lead, sms)
+    clock.advance(timedelta(days=3))
+    revoke_consent(session, ctx, lead, Channel.EMAIL, "promotions", source="preference page", ip=None)
+    webinar = create_list(session, ctx, ListIn(name="Webinar")).id
+    vip = create_list(session, ctx, ListIn(name="VIP")).id
+    add_members(session, ctx, webinar, [lead, customer])
+    add_members(session, ctx, vip, [lead])
+    make_welcome_templates(session, ctx)
+    journey = apply_workflow(session, ctx, welcome()).workflow.id
+    resume_workflow(session, ctx, journey)
+    enroll_contacts(session, ctx, journey, EnrollIn(contact_ids=[customer, lead]))
+    message = queue_message(session, ctx, lead, "welcome")
+    session.commit()
+
+    merge_contacts(session, ctx, customer, lead)
+    session.commit()
+
+    consents = session.scalars(select(Consent).where(Consent.contact_id == customer)).all()
+    # The lead's later opt-out of promotional email outranks the customer's earlier opt-in.
+    assert sorted((c.channel, c.status) for c in consents) == [("email", "revoked"), ("sms", "granted")]
+    members = session.execute(
+        select(StaticListMember.list_id).where(StaticListMember.contact_id == customer)
+    ).scalars()
+    assert sorted(members) == sorted([webinar, vip])
+    assert session.get(OutboxMessage, message).contact_id == customer
+    journeys = session.execute(
+        select(Enrollment.status, Enrollment.reason)
+        .where(Enrollment.contact_id == customer)
+        .order_by(Enrollment.id)
+    ).all()
+    assert journeys == [
+        ("active", None),
+        ("exited", f"merged into contact {customer}, who is on this workflow already"),
+    ]
