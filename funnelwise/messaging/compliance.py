@@ -29,7 +29,9 @@ NIGHT_STARTS = time(21)
 NIGHT_ENDS = time(8)
 RECONFIRMATION = "consent-reconfirmation"
 RESULT = "consent-result"
-SYSTEM_NOTICES = frozenset({RECONFIRMATION, RESULT})
+# The double opt-in mail of a hosted form, worded by the form in its language when it is queued.
+EMAIL_CONFIRMATION = "email-confirmation"
+SYSTEM_NOTICES = frozenset({RECONFIRMATION, RESULT, EMAIL_CONFIRMATION})
 _FOOTER_CLASS = "fw-ad-footer"
 
 
@@ -178,10 +180,13 @@ def render_system_notice(
 
     `consent-reconfirmation` variables: consent_channel, topic, consented_at (ISO), version.
     `consent-result` variables: consent_channel, topics (or topic), status (granted|revoked), at (ISO).
+    `email-confirmation` variables: subject, text (with the confirmation link); email only.
     Raises RenderError for an unknown kind or missing variables.
     """
     if kind not in SYSTEM_NOTICES:
         raise RenderError(f"unknown system notice {kind!r}, expected one of {sorted(SYSTEM_NOTICES)}")
+    if kind == EMAIL_CONFIRMATION:
+        return _confirmation(variables, MessageChannel(channel))
     language = language_of(contact.get("locale"))
     try:
         facts = _Facts(settings, contact, variables, language)
@@ -199,6 +204,18 @@ def render_system_notice(
     if channel is MessageChannel.PUSH:
         return RenderedContent(subject=None, text=text, html=None, data={"title": subject})
     return RenderedContent(subject=None, text=f"[{facts.sender}] {text}", html=None)
+
+
+def _confirmation(variables: dict[str, Any], channel: MessageChannel) -> RenderedContent:
+    subject, text = variables.get("subject"), variables.get("text")
+    if channel is not MessageChannel.EMAIL or not isinstance(subject, str) or not isinstance(text, str):
+        raise RenderError("an email confirmation needs the email channel and its subject and text")
+    link = variables.get("link")
+    paragraphs = [p for p in text.split("\n\n") if p.strip()]
+    html = "".join(
+        f"<p>{_linked(escape(p), link if isinstance(link, str) else None)}</p>" for p in paragraphs
+    )
+    return RenderedContent(subject=subject, text=text, html=f"<html><body>{html}</body></html>")
 
 
 class _Facts:

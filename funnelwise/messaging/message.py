@@ -75,6 +75,10 @@ class Accepted:
     provider_message_id: str | None = None
 
 
+# Templates named so are notices the system words itself (the law's, a form's double opt-in).
+SYSTEM_PREFIX = "system:"
+
+
 class ProviderError(Exception):
     """The provider did not take the message; `retryable` when trying again later may work.
 

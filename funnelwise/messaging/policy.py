@@ -21,7 +21,7 @@ from funnelwise.db.dialect import one_of
 from funnelwise.messaging.claimed import ClaimedMessage
 from funnelwise.messaging.compliance import night_hold_until
 from funnelwise.messaging.consent import ConsentStatus
-from funnelwise.messaging.message import CONSENT_CHANNEL, MessageChannel, Purpose
+from funnelwise.messaging.message import CONSENT_CHANNEL, SYSTEM_PREFIX, MessageChannel, Purpose
 from funnelwise.messaging.models import Consent
 from funnelwise.messaging.outbox import OutboxMessage, OutboxStatus
 from funnelwise.messaging.send_time import best_hours, next_best_time
@@ -52,11 +52,14 @@ class Defer:
 
 
 Decision = Go | Suppress | Defer
+# Messages that go to the address they name (`variables.to`) rather than the contact's: a test send,
+# and a form's double opt-in mail, which confirms the address the person typed.
+ADDRESSED_SOURCES = frozenset({"test", "form"})
 
 
 def recipient_of(message: ClaimedMessage, contact: dict[str, Any]) -> tuple[str | None, str | None]:
     """The address to use and its suppression kind, or (None, reason) when there is none usable."""
-    override = message.variables.get("to") if message.source == "test" else None
+    override = message.variables.get("to") if message.source in ADDRESSED_SOURCES else None
     channel = message.channel
     if channel == MessageChannel.EMAIL:
         address = override or contact.get("email")
@@ -166,8 +169,15 @@ class Policy:
                     f"({status or 'never given'})"
                 )
         window = self._settings.dedupe_hours
-        if window and recent.sent_template_since(
-            message.contact_id, message.template, self._now - timedelta(hours=window)
+        # A system notice states one fact each time (an opt-out after an opt-in, a second form's
+        # confirmation): the window that spares people a repeated campaign must not swallow it.
+        system = message.template.startswith(SYSTEM_PREFIX)
+        if (
+            window
+            and not system
+            and recent.sent_template_since(
+                message.contact_id, message.template, self._now - timedelta(hours=window)
+            )
         ):
             return f"'{message.template}' was sent to this contact within {window} hours"
         if advertising:

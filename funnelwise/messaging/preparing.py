@@ -17,7 +17,7 @@ from funnelwise.messaging import compliance, links
 from funnelwise.messaging.channels.registry import Providers
 from funnelwise.messaging.claimed import ClaimedMessage
 from funnelwise.messaging.fallback import FALLBACK_TEMPLATE_PREFIX
-from funnelwise.messaging.message import Delivery, MessageChannel, Purpose, Rendered
+from funnelwise.messaging.message import SYSTEM_PREFIX, Delivery, MessageChannel, Purpose, Rendered
 from funnelwise.messaging.policy import Decision, Go, Policy
 from funnelwise.messaging.templates.render import (
     RenderedContent,
@@ -27,7 +27,6 @@ from funnelwise.messaging.templates.render import (
     render,
 )
 
-SYSTEM_PREFIX = "system:"
 SYSTEM_TOPIC = "service"
 
 

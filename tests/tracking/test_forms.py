@@ -15,7 +15,9 @@ from funnelwise.api.app import create_app
 from funnelwise.clock import SimulatedClock
 from funnelwise.config import Settings
 from funnelwise.contacts.models import Contact
+from funnelwise.context import Context
 from funnelwise.messaging.consent import ConsentOut, consents_of
+from funnelwise.messaging.sender import Sender
 from funnelwise.tracking.models import Event, FormSubmission
 from tests.api.support import assert_error
 from tests.conftest import START, TEST_SECRET
@@ -54,20 +56,24 @@ def smtp() -> Iterator[SmtpSink]:
 
 
 @pytest.fixture(scope="module")
-def site(engine: Engine, database_url: str, _shared_clock: SimulatedClock, smtp: SmtpSink) -> Iterator[str]:
-    """The app with an SMTP server and its own public URL, so mailed links lead back to it."""
-    port = free_port()
-    settings = Settings(
+def site_settings(database_url: str, smtp: SmtpSink) -> Settings:
+    """An SMTP server and the site's own public URL, so mailed links lead back to it."""
+    return Settings(
         database_url=database_url,
         secret_key=TEST_SECRET,
         smtp_host="127.0.0.1",
         smtp_port=smtp.port,
         smtp_security="none",
-        public_url=f"http://127.0.0.1:{port}",
+        public_url=f"http://127.0.0.1:{free_port()}",
         mail_from="Funnelwise <hello@funnelwise.example>",
         _env_file=None,
     )
-    with serving(create_app(settings, engine=engine, clock=_shared_clock), port) as url:
+
+
+@pytest.fixture(scope="module")
+def site(engine: Engine, site_settings: Settings, _shared_clock: SimulatedClock) -> Iterator[str]:
+    port = int(site_settings.public_url.rsplit(":", 1)[1])
+    with serving(create_app(site_settings, engine=engine, clock=_shared_clock), port) as url:
         yield url
 
 
@@ -75,6 +81,19 @@ def site(engine: Engine, database_url: str, _shared_clock: SimulatedClock, smtp:
 def mailbox(smtp: SmtpSink) -> SmtpSink:
     smtp.clear()
     return smtp
+
+
+@pytest.fixture
+def worker_sends(
+    sessions: sessionmaker[Session], site_settings: Settings, clock: SimulatedClock
+) -> Callable[[], None]:
+    """What the worker does after a submit: the outbox's due messages go out."""
+
+    def send_due() -> None:
+        with Sender(sessions, Context(settings=site_settings, clock=clock)) as sender:
+            sender.deliver_all_due()
+
+    return send_due
 
 
 @pytest.fixture
@@ -153,6 +172,7 @@ def test_a_visitor_who_browsed_submits_and_becomes_one_contact_with_history_cons
     send: Callable[..., httpx.Response],
     sessions: sessionmaker[Session],
     mailbox: SmtpSink,
+    worker_sends: Callable[[], None],
     site: str,
 ) -> None:
     views = send(
@@ -227,11 +247,16 @@ def test_a_visitor_who_browsed_submits_and_becomes_one_contact_with_history_cons
         "127.0.0.1",
         "Mozilla/5.0 (iPhone)",
     )
-    (mail,) = mailbox.wait_for(1)
-    assert mailbox.recipients == [["minsu.kim@example.co.kr"]]
-    assert mail["Subject"] == "[웨비나 신청] 이메일 수신 동의를 확인해 주세요"
+    worker_sends()
+    # The confirmation of the newsletter, and the law's notice that the webinar opt-in was recorded.
+    mails = {mail["Subject"]: mail for mail in mailbox.wait_for(2)}
+    assert mailbox.recipients == [["minsu.kim@example.co.kr"]] * 2
+    assert sorted(mails) == sorted(
+        ["[웨비나 신청] 이메일 수신 동의를 확인해 주세요", "[Funnelwise] 광고성 정보 수신동의 처리 결과 안내"]
+    )
+    mail = mails["[웨비나 신청] 이메일 수신 동의를 확인해 주세요"]
     newsletter = consents[0]
-    assert f"{site}/f/confirm/{newsletter.id}." in mail.get_content()
+    assert f"{site}/f/confirm/{newsletter.id}." in mail.get_body(preferencelist=("plain",)).get_content()
 
 
 def test_the_emailed_link_confirms_the_consent_and_a_tampered_link_is_refused(
@@ -239,12 +264,16 @@ def test_the_emailed_link_confirms_the_consent_and_a_tampered_link_is_refused(
     webinar: dict[str, Any],
     sessions: sessionmaker[Session],
     mailbox: SmtpSink,
+    worker_sends: Callable[[], None],
     clock: SimulatedClock,
     site: str,
 ) -> None:
     visitor.post("/f/webinar-2026", data={**ANSWERS, "consent:email:newsletter": "yes"})
-    (mail,) = mailbox.wait_for(1)
-    link = re.search(rf"{re.escape(site)}/f/confirm/\S+", mail.get_content())[0]
+    worker_sends()
+    (mail,) = [m for m in mailbox.wait_for(2) if "수신 동의를 확인해 주세요" in m["Subject"]]
+    link = re.search(
+        rf"{re.escape(site)}/f/confirm/\S+", mail.get_body(preferencelist=("plain",)).get_content()
+    )[0]
     clock.advance(timedelta(hours=2))
 
     tampered = visitor.get(link[:-1] + ("x" if link[-1] != "x" else "y"))
@@ -273,12 +302,17 @@ def _newsletter_consent(sessions: sessionmaker[Session]) -> ConsentOut:
 
 
 def test_a_filled_honeypot_is_thanked_like_anyone_and_stores_nothing(
-    visitor: httpx.Client, webinar: dict[str, Any], sessions: sessionmaker[Session], mailbox: SmtpSink
+    visitor: httpx.Client,
+    webinar: dict[str, Any],
+    sessions: sessionmaker[Session],
+    mailbox: SmtpSink,
+    worker_sends: Callable[[], None],
 ) -> None:
     answer = visitor.post(
         "/f/webinar-2026",
         data={**ANSWERS, "consent:email:newsletter": "yes", "website": "http://spam.example"},
     )
+    worker_sends()
 
     assert answer.status_code == 200
     assert "제출해 주셔서 감사합니다." in answer.text

@@ -1,7 +1,6 @@
 """Hosted lead-capture forms: definitions, the hosted page, submissions, consent and double opt-in."""
 
 from funnelwise.tracking.forms.definition import FormIn
-from funnelwise.tracking.forms.optin import deliver
 from funnelwise.tracking.forms.service import (
     FormOut,
     SubmissionOut,
@@ -26,7 +25,6 @@ __all__ = [
     "TooManySubmissions",
     "create_form",
     "delete_form",
-    "deliver",
     "embed_snippet",
     "form_url",
     "form_view",

@@ -1,18 +1,19 @@
-"""Double opt-in: the mail with the signed link that confirms an email consent, and sending it."""
+"""Double opt-in: the mail with the signed link that confirms an email consent, queued in the outbox."""
 
-import logging
-
-import aiosmtplib
 from sqlalchemy.orm import Session
 
 from funnelwise.context import Context
+from funnelwise.db.dialect import insert
+from funnelwise.messaging.compliance import EMAIL_CONFIRMATION
 from funnelwise.messaging.consent import ConsentOut, confirmation_token
-from funnelwise.messaging.mail import Mail, send_mail
+from funnelwise.messaging.message import SYSTEM_PREFIX, MessageChannel, Purpose
+from funnelwise.messaging.outbox import OutboxMessage, OutboxStatus
 from funnelwise.tracking.forms.definition import FormIn
 from funnelwise.tracking.forms.locale import text
 from funnelwise.tracking.log import record_event
 
-logger = logging.getLogger(__name__)
+TEMPLATE = f"{SYSTEM_PREFIX}{EMAIL_CONFIRMATION}"
+SOURCE = "form"
 
 
 def confirmation_link(ctx: Context, consent_id: int) -> str:
@@ -20,39 +21,39 @@ def confirmation_link(ctx: Context, consent_id: int) -> str:
     return f"{ctx.settings.public_url.rstrip('/')}/f/confirm/{token}"
 
 
-def request_confirmation(session: Session, ctx: Context, form: FormIn, consent: ConsentOut, to: str) -> Mail:
-    """The confirmation mail for a pending consent, logged as "Email Confirmation Requested".
+def request_confirmation(session: Session, ctx: Context, form: FormIn, consent: ConsentOut, to: str) -> None:
+    """Queues the confirmation mail of a pending consent to `to`, logged as "Email Confirmation Requested".
 
-    The caller sends it after the transaction commits, so a link never names an unsaved consent.
+    It leaves with the outbox's guarantees (once, retried, never to a suppressed address), in the
+    form's language, after the transaction that saved the consent commits.
     """
     link = confirmation_link(ctx, consent.id)
     subject = text("mail_subject", form.locale).format(name=form.name)
     body = text("mail_body", form.locale).format(link=link, wording=consent.wording)
-    # Until the messaging outbox exists, the log is the record of this mail (and, without an
-    # SMTP server, the only place its link can be found).
+    now = ctx.clock.now()
+    queued = session.execute(
+        insert(session, OutboxMessage.__table__)
+        .values(
+            idempotency_key=f"optin-{consent.id}-{now:%Y%m%dT%H%M%S.%fZ}",
+            contact_id=consent.contact_id,
+            channel=MessageChannel.EMAIL.value,
+            template=TEMPLATE,
+            status=OutboxStatus.QUEUED.value,
+            source=SOURCE,
+            variables={"to": to, "subject": subject, "text": body, "link": link, "consent_id": consent.id},
+            purpose=Purpose.INFORMATIONAL.value,
+            due_at=now,
+            attempts=0,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(OutboxMessage.__table__.c.id)
+    ).scalar()
     record_event(
         session,
         ctx,
         consent.contact_id,
         "Email Confirmation Requested",
-        {
-            "consent_id": consent.id,
-            "to": to,
-            "subject": subject,
-            "link": link,
-            "delivery": "smtp" if ctx.settings.smtp_host else "none",
-        },
+        {"consent_id": consent.id, "to": to, "subject": subject, "link": link, "outbox_message_id": queued},
     )
-    return Mail(to=to, subject=subject, text=body)
-
-
-def deliver(ctx: Context, mails: list[Mail]) -> None:
-    """Sends the mails, or logs them when no SMTP host is configured; a failed send is logged."""
-    for mail in mails:
-        if not ctx.settings.smtp_host:
-            logger.info("no SMTP host configured; not sent to %s: %s\n%s", mail.to, mail.subject, mail.text)
-            continue
-        try:
-            send_mail(ctx, mail)
-        except (aiosmtplib.SMTPException, OSError):
-            logger.exception("could not send %r to %s", mail.subject, mail.to)

@@ -2,7 +2,7 @@
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -14,7 +14,6 @@ from funnelwise.contacts.service import make_cleaner
 from funnelwise.context import Context
 from funnelwise.errors import DomainError, FieldError, InvalidInput
 from funnelwise.messaging.consent import ConsentGrant, ConsentStatus, grant_consent
-from funnelwise.messaging.mail import Mail
 from funnelwise.tracking.forms.definition import (
     ANONYMOUS_ID,
     HONEYPOT,
@@ -59,7 +58,6 @@ class SubmitResult:
     # None for a filled honeypot: answered like a success, nothing stored.
     contact_id: int | None = None
     confirmation_pending: bool = False
-    mails: list[Mail] = field(default_factory=list)
 
 
 def submit_form(session: Session, ctx: Context, slug: str, submission: SubmissionIn) -> SubmitResult:
@@ -93,8 +91,8 @@ def submit_form(session: Session, ctx: Context, slug: str, submission: Submissio
     for consent in ticked:
         granted = grant_consent(session, ctx, contact_id, _grant(form, consent, submission.ip))
         if granted.status is ConsentStatus.PENDING:
-            result.mails.append(request_confirmation(session, ctx, form, granted, traits["email"]))
-    result.confirmation_pending = bool(result.mails)
+            request_confirmation(session, ctx, form, granted, traits["email"])
+            result.confirmation_pending = True
     answers |= {consent.input_name: True for consent in ticked}
     _record(session, ctx, row.id, form, contact_id, answers, submission)
     return result

@@ -7,7 +7,6 @@ from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -26,7 +25,6 @@ from funnelwise.tracking.forms import (
     TooManySubmissions,
     create_form,
     delete_form,
-    deliver,
     form_url,
     form_view,
     get_form,
@@ -190,11 +188,7 @@ async def submit(request: Request, slug: str) -> Response:
         if wants_json:
             return JSONResponse(error_body(str(exc), [_error(e.field, e.message) for e in exc.errors]), 422)
         return await run_in_threadpool(_invalid, request, slug, values, exc)
-    response = _success(result, _text(values.get(EMBEDDED)) == "1", wants_json)
-    if result.mails:
-        # After the commit and after the answer: the visitor does not wait for the mail server.
-        response.background = BackgroundTask(deliver, ctx, result.mails)
-    return response
+    return _success(result, _text(values.get(EMBEDDED)) == "1", wants_json)
 
 
 def _submit(request: Request, ctx: Context, slug: str, submission: SubmissionIn) -> SubmitResult:

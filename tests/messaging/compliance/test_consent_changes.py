@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from funnelwise.clock import SimulatedClock
 from funnelwise.context import Context
@@ -17,6 +17,7 @@ from funnelwise.messaging.consent import (
     night_consent_among,
     revoke_consent,
 )
+from funnelwise.messaging.sender import Sender
 from tests.conftest import START
 from tests.factories import make_contact
 from tests.messaging.compliance.builders import events, outbox
@@ -217,3 +218,24 @@ def test_informational_topics_and_a_switched_off_setting_queue_no_notice(
     session.commit()
 
     assert outbox(session, contact.id) == []
+
+
+def test_an_opt_out_soon_after_an_opt_in_is_told_too_whatever_the_dedupe_window(
+    sessions: sessionmaker[Session], ctx: Context, clock: SimulatedClock
+) -> None:
+    with sessions() as session:
+        contact = make_contact(session, ctx, phone="010-2345-6789")
+        grant_consent(session, ctx, contact.id, _grant(Channel.SMS, "promotions"))
+        session.commit()
+    clock.advance(timedelta(hours=1))
+    with sessions() as session:
+        revoke_consent(session, ctx, contact.id, Channel.SMS, "promotions", source="080", ip=None)
+        session.commit()
+
+    with Sender(sessions, ctx) as sender:
+        sender.deliver_all_due()
+
+    with sessions() as session:
+        notices = [(m.variables["status"], m.status) for m in outbox(session, contact.id)]
+    assert ctx.settings.dedupe_hours == 24
+    assert notices == [("granted", "sent"), ("revoked", "sent")]
