@@ -12,7 +12,6 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from funnelwise.context import Context
 from funnelwise.db.dialect import dialect_name
 from funnelwise.db.notify import notify_workers
 from funnelwise.db.writes import write_retrying
@@ -24,7 +23,6 @@ from funnelwise.tracking.sources import source_for_write_key
 
 def accept(
     sessions: sessionmaker[Session],
-    ctx: Context,
     write_key: str,
     messages: list[tuple[int, Message]],
     result: IngestResult,

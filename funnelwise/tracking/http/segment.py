@@ -98,7 +98,7 @@ def _ingest(request: Request, write_key: str, body: dict[str, Any], kind: Messag
         if isinstance(raw, dict) and shared_context and isinstance(raw.get("context") or {}, dict):
             raw["context"] = {**shared_context, **(raw.get("context") or {})}
     messages, result = read_messages(ctx, raws, forced_type=kind, batch_sent_at=sent_at, extra_context=extra)
-    if accept(sessions, ctx, write_key, messages, result) is None:
+    if accept(sessions, write_key, messages, result) is None:
         raise _Refused(401, "unauthorized", "writeKey", "unknown or revoked write key")
     return result
 
