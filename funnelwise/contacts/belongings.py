@@ -17,12 +17,12 @@ from funnelwise.sales.models import Deal, SalesTask, StageHistory
 from funnelwise.segments.models import StaticListMember
 from funnelwise.tracking.models import FormSubmission
 from funnelwise.workflows.models import Enrollment
+from funnelwise.workflows.schemas import EnrollmentStatus
 
 # Rows nothing else keys by contact: they simply change hands.
 _PLAIN: tuple[Table, ...] = tuple(
     model.__table__ for model in (OutboxMessage, SalesTask, Deal, FormSubmission, StageHistory)
 )
-_ACTIVE = "active"
 
 
 def move_belongings(session: Session, gone_id: int, keep_id: int, now: datetime) -> None:
@@ -74,11 +74,11 @@ def _move_enrollments(session: Session, gone_id: int, keep_id: int, now: datetim
             Enrollment.contact_id == keep_id
         )
     ).all()
-    live = {row.workflow_id for row in kept if row.status == _ACTIVE}
+    live = {row.workflow_id for row in kept if row.status == EnrollmentStatus.ACTIVE}
     keys = {(row.workflow_id, row.trigger_key) for row in kept}
     for enrollment in session.scalars(select(Enrollment).where(Enrollment.contact_id == gone_id)).all():
-        if enrollment.status == _ACTIVE and enrollment.workflow_id in live:
-            enrollment.status = "exited"
+        if enrollment.status == EnrollmentStatus.ACTIVE and enrollment.workflow_id in live:
+            enrollment.status = EnrollmentStatus.EXITED.value
             enrollment.reason = f"merged into contact {keep_id}, who is on this workflow already"
             enrollment.due_at = None
             enrollment.finished_at = now

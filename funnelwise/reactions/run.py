@@ -80,7 +80,6 @@ def queue_status(session: Session) -> QueueStatus:
 
 
 def _react(session: Session, ctx: Context, limit: int, bulk_from: int) -> Reacted:
-    plan_for_these_values(session)
     if _queued_beyond(session, bulk_from):
         return _react_in_bulk(session, ctx)
     query = (
@@ -93,6 +92,7 @@ def _react(session: Session, ctx: Context, limit: int, bulk_from: int) -> Reacte
     claimed = list(session.execute(query))
     if not claimed:
         return Reacted()
+    plan_for_these_values(session)
     contacts = _lock(session, sorted({row.contact_id for row in claimed}))
     since = min(row.queued_at for row in claimed)
     reacted = _decide(session, ctx, contacts, since)
@@ -135,6 +135,7 @@ def _react_in_bulk(session: Session, ctx: Context) -> Reacted:
     ).all()
     if not taken:
         return Reacted()
+    plan_for_these_values(session)
     contacts = sorted({row.contact_id for row in taken})
     since = min(row.queued_at for row in taken)
     scores = sum(len(update_scores(session, ctx, chunk)) for chunk in _chunks(contacts))

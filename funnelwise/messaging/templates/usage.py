@@ -9,8 +9,9 @@ from funnelwise.messaging.broadcasts.schemas import BroadcastStatus
 from funnelwise.messaging.models import Broadcast
 from funnelwise.messaging.outbox import OutboxMessage, OutboxStatus
 from funnelwise.workflows.models import Enrollment, Workflow, WorkflowVersion
+from funnelwise.workflows.schemas import EnrollmentStatus, Status
 
-_LIVE_WORKFLOWS = ("active", "paused")
+_LIVE_WORKFLOWS = (Status.ACTIVE, Status.PAUSED)
 _UNFINISHED = (
     BroadcastStatus.DRAFT,
     BroadcastStatus.SCHEDULED,
@@ -50,7 +51,7 @@ def _journeys(session: Session, name: str) -> list[tuple[str, str]]:
         .where(Workflow.status.in_(_LIVE_WORKFLOWS))
         .group_by(WorkflowVersion.workflow_id)
     )
-    occupied = select(Enrollment.version_id).where(Enrollment.status == "active").distinct()
+    occupied = select(Enrollment.version_id).where(Enrollment.status == EnrollmentStatus.ACTIVE).distinct()
     versions = session.execute(
         select(Workflow.name, WorkflowVersion.definition)
         .join(Workflow, Workflow.id == WorkflowVersion.workflow_id)
